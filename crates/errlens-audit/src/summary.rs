@@ -1,0 +1,240 @@
+//! The complete aggregate state of an audit, serializable and mergeable.
+//!
+//! A summary holds counts, not records, so it is small whatever the log size, and two
+//! summaries of disjoint inputs merge into the summary of their union
+//! ([`Summary::merge`]). `errlens report --emit-summary` writes one; `errlens merge`
+//! combines them.
+
+use errlens_parse::Provider;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+/// Schema id written into every serialized summary.
+pub const SUMMARY_SCHEMA: &str = "errlens.summary/v1";
+
+/// Why a summary could not be read or merged.
+#[derive(Debug, thiserror::Error)]
+pub enum SummaryError {
+    /// Not JSON, or not a summary's shape.
+    #[error("not an errlens summary: {0}")]
+    Decode(#[from] serde_json::Error),
+    /// A summary of a schema this version does not read.
+    #[error("unsupported summary schema {found:?} (this errlens reads {SUMMARY_SCHEMA:?})")]
+    Schema {
+        /// The schema the file declares.
+        found: String,
+    },
+}
+
+/// Count of one (provider, status, error id, TMDB code) combination.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct GroupCount {
+    /// Provider name.
+    pub provider: String,
+    /// HTTP status.
+    pub status: u16,
+    /// Raw Simkl `error` id, if logged.
+    pub error: Option<String>,
+    /// TMDB `status_code`, if logged.
+    pub tmdb_code: Option<i64>,
+    /// Records in the group.
+    pub count: u64,
+}
+
+impl GroupCount {
+    /// The provider as an enum.
+    pub fn provider(&self) -> Provider {
+        Provider::from_name(&self.provider).unwrap_or(Provider::Unknown)
+    }
+}
+
+/// One malformed line, as shown in the report's sample.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MalformedLine {
+    /// 1-based line number within its input.
+    pub line: u64,
+    /// The input's name as given (`-` for stdin).
+    pub file: String,
+    /// Why it is not a record.
+    pub reason: String,
+}
+
+/// What was read from one input.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InputStats {
+    /// The input's name as given.
+    pub file: String,
+    /// Lines read (records, malformed and blank).
+    pub lines: u64,
+    /// Bytes read (after decompression).
+    pub bytes: u64,
+    /// Why reading stopped early, if it did.
+    pub error: Option<String>,
+}
+
+/// The full aggregate state of an audit.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Summary {
+    /// Always [`SUMMARY_SCHEMA`].
+    pub schema: String,
+    /// Lines that parsed as records.
+    pub records: u64,
+    /// Lines that did not.
+    pub malformed: u64,
+    /// White-space-only lines.
+    pub blank: u64,
+    /// Records classified as failures.
+    pub failures: u64,
+    /// Failures logged under an HTTP status below 400.
+    pub hidden_failures: u64,
+    /// Records whose envelope disagrees with the logged HTTP status.
+    pub status_mismatches: u64,
+    /// Records per HTTP status.
+    pub by_status: BTreeMap<u16, u64>,
+    /// Records per (provider, status, error id, TMDB code), sorted by key.
+    pub groups: Vec<GroupCount>,
+    /// Malformed lines per reason kind (`invalid_json`, `not_object`, `no_status`,
+    /// `too_long`).
+    pub malformed_by_reason: BTreeMap<String, u64>,
+    /// The first malformed lines, in input order.
+    pub malformed_sample: Vec<MalformedLine>,
+    /// How many malformed lines the sample keeps.
+    pub malformed_sample_cap: usize,
+    /// Per-input read statistics, in input order.
+    pub inputs: Vec<InputStats>,
+}
+
+impl Default for Summary {
+    fn default() -> Self {
+        Summary {
+            schema: SUMMARY_SCHEMA.to_owned(),
+            records: 0,
+            malformed: 0,
+            blank: 0,
+            failures: 0,
+            hidden_failures: 0,
+            status_mismatches: 0,
+            by_status: BTreeMap::new(),
+            groups: Vec::new(),
+            malformed_by_reason: BTreeMap::new(),
+            malformed_sample: Vec::new(),
+            malformed_sample_cap: 10,
+            inputs: Vec::new(),
+        }
+    }
+}
+
+impl Summary {
+    /// Reads a summary written by [`Summary::to_json`], checking its schema.
+    pub fn from_json(bytes: &[u8]) -> Result<Summary, SummaryError> {
+        #[derive(Deserialize)]
+        struct Head {
+            schema: String,
+        }
+        let head: Head = serde_json::from_slice(bytes)?;
+        if head.schema != SUMMARY_SCHEMA {
+            return Err(SummaryError::Schema { found: head.schema });
+        }
+        Ok(serde_json::from_slice(bytes)?)
+    }
+
+    /// Serializes the summary (compact JSON).
+    pub fn to_json(&self) -> String {
+        serde_json::to_string(self).expect("a summary always serializes")
+    }
+
+    /// Adds `other` (the summary of inputs disjoint from this one's, read after them)
+    /// into `self`.
+    pub fn merge(&mut self, other: &Summary) {
+        self.records += other.records;
+        self.malformed += other.malformed;
+        self.blank += other.blank;
+        self.failures += other.failures;
+        self.hidden_failures += other.hidden_failures;
+        self.status_mismatches += other.status_mismatches;
+        add_maps(&mut self.by_status, &other.by_status);
+        add_maps(&mut self.malformed_by_reason, &other.malformed_by_reason);
+        self.groups = merge_groups(&self.groups, &other.groups);
+        self.malformed_sample_cap = self.malformed_sample_cap.max(other.malformed_sample_cap);
+        let room = self
+            .malformed_sample_cap
+            .saturating_sub(self.malformed_sample.len());
+        self.malformed_sample
+            .extend(other.malformed_sample.iter().take(room).cloned());
+        self.inputs.extend(other.inputs.iter().cloned());
+    }
+}
+
+fn add_maps<K: Ord + Clone>(into: &mut BTreeMap<K, u64>, from: &BTreeMap<K, u64>) {
+    for (k, v) in from {
+        *into.entry(k.clone()).or_default() += v;
+    }
+}
+
+type GroupKey = (String, u16, Option<String>, Option<i64>);
+
+fn merge_groups(a: &[GroupCount], b: &[GroupCount]) -> Vec<GroupCount> {
+    let mut m: BTreeMap<GroupKey, u64> = BTreeMap::new();
+    for g in a.iter().chain(b) {
+        *m.entry((g.provider.clone(), g.status, g.error.clone(), g.tmdb_code))
+            .or_default() += g.count;
+    }
+    m.into_iter()
+        .map(|((provider, status, error, tmdb_code), count)| GroupCount {
+            provider,
+            status,
+            error,
+            tmdb_code,
+            count,
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn g(status: u16, count: u64) -> GroupCount {
+        GroupCount {
+            provider: "simkl".into(),
+            status,
+            error: None,
+            tmdb_code: None,
+            count,
+        }
+    }
+
+    #[test]
+    fn merge_adds_counts_and_groups() {
+        let mut a = Summary {
+            records: 3,
+            groups: vec![g(200, 2), g(429, 1)],
+            ..Summary::default()
+        };
+        a.by_status.insert(200, 2);
+        let mut b = Summary {
+            records: 2,
+            groups: vec![g(429, 2)],
+            ..Summary::default()
+        };
+        b.by_status.insert(429, 2);
+        a.merge(&b);
+        assert_eq!(a.records, 5);
+        assert_eq!(a.groups, vec![g(200, 2), g(429, 3)]);
+        assert_eq!(a.by_status.get(&429), Some(&2));
+    }
+
+    #[test]
+    fn json_roundtrip_and_schema_check() {
+        let s = Summary {
+            records: 7,
+            ..Summary::default()
+        };
+        assert_eq!(Summary::from_json(s.to_json().as_bytes()).unwrap(), s);
+        let wrong = s.to_json().replace(SUMMARY_SCHEMA, "other/v9");
+        assert!(matches!(
+            Summary::from_json(wrong.as_bytes()),
+            Err(SummaryError::Schema { .. })
+        ));
+    }
+}

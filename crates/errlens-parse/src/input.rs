@@ -1,0 +1,107 @@
+//! Opening inputs: files, `-` for standard input, and transparent gzip.
+//!
+//! Gzip is recognised by its magic bytes rather than the file name, so a rotated
+//! `app.log.1` that logrotate compressed, or a `.gz` that is really plain text, both
+//! read correctly.
+
+use flate2::bufread::MultiGzDecoder;
+use std::fs::File;
+use std::io::{self, BufRead, BufReader, Read};
+use std::path::Path;
+
+/// Size of the read buffer for every input.
+const BUF_SIZE: usize = 256 * 1024;
+
+/// Why an input could not be opened.
+#[derive(Debug, thiserror::Error)]
+pub enum InputError {
+    /// The file could not be opened or its first bytes could not be read.
+    #[error("{path}: {source}")]
+    Open {
+        /// The path as given.
+        path: String,
+        /// The underlying I/O error.
+        #[source]
+        source: io::Error,
+    },
+}
+
+/// Opens `path` (or standard input for `-`) as a buffered byte stream, decompressing
+/// gzip (including multi-member files, as `cat a.gz b.gz` makes) when the data starts
+/// with the gzip magic bytes.
+pub fn open_input(path: &str) -> Result<Box<dyn BufRead + Send>, InputError> {
+    let err = |source| InputError::Open {
+        path: path.to_owned(),
+        source,
+    };
+    let reader: Box<dyn Read + Send> = if path == "-" {
+        Box::new(io::stdin())
+    } else {
+        let p = Path::new(path);
+        if p.is_dir() {
+            return Err(err(io::Error::other("is a directory")));
+        }
+        Box::new(File::open(p).map_err(err)?)
+    };
+    wrap(reader).map_err(err)
+}
+
+/// Buffers `reader`, decompressing it when it starts with the gzip magic bytes.
+pub fn wrap(reader: Box<dyn Read + Send>) -> io::Result<Box<dyn BufRead + Send>> {
+    let mut buf = BufReader::with_capacity(BUF_SIZE, reader);
+    let is_gzip = loop {
+        match buf.fill_buf() {
+            Ok(head) => break head.starts_with(&[0x1f, 0x8b]),
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        }
+    };
+    if is_gzip {
+        Ok(Box::new(BufReader::with_capacity(
+            BUF_SIZE,
+            MultiGzDecoder::new(buf),
+        )))
+    } else {
+        Ok(Box::new(buf))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use flate2::{write::GzEncoder, Compression};
+    use std::io::Write;
+
+    #[test]
+    fn gzip_is_detected_by_magic() {
+        let mut enc = GzEncoder::new(Vec::new(), Compression::fast());
+        enc.write_all(b"{\"status\":200}\n").unwrap();
+        let mut gz = enc.finish().unwrap();
+        // A second member, as concatenated rotations produce.
+        let mut enc = GzEncoder::new(Vec::new(), Compression::fast());
+        enc.write_all(b"{\"status\":404}\n").unwrap();
+        gz.extend(enc.finish().unwrap());
+        let mut out = String::new();
+        wrap(Box::new(io::Cursor::new(gz)))
+            .unwrap()
+            .read_to_string(&mut out)
+            .unwrap();
+        assert_eq!(out, "{\"status\":200}\n{\"status\":404}\n");
+    }
+
+    #[test]
+    fn plain_text_passes_through() {
+        let mut out = String::new();
+        wrap(Box::new(io::Cursor::new(b"plain\n".to_vec())))
+            .unwrap()
+            .read_to_string(&mut out)
+            .unwrap();
+        assert_eq!(out, "plain\n");
+    }
+
+    #[test]
+    fn missing_file_is_an_error_naming_the_path() {
+        let e = open_input("/nonexistent/errlens.log").err().unwrap();
+        assert!(e.to_string().starts_with("/nonexistent/errlens.log: "));
+    }
+}

@@ -1,0 +1,487 @@
+//! The request record and its JSON-lines field mapping.
+//!
+//! One line is one request. Fields are found by name, aliases included (see the table
+//! in [`Field`]), with lenient types: a number in a string is still a number, and a
+//! field of the wrong type is ignored rather than failing the line. A line is
+//! malformed only when it is not a JSON object or has no usable HTTP status.
+
+use crate::timestamp;
+use crate::value::Scalar;
+use serde::de::{self, Deserializer, IgnoredAny, MapAccess, Visitor};
+use std::borrow::Cow;
+use std::fmt;
+
+/// The API a request went to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Provider {
+    /// api.simkl.com / api.simkl.org.
+    Simkl,
+    /// api.themoviedb.org.
+    Tmdb,
+    /// Neither host nor envelope says; classified by HTTP status alone.
+    Unknown,
+}
+
+impl Provider {
+    /// All providers, in report order.
+    pub const ALL: [Provider; 3] = [Provider::Simkl, Provider::Tmdb, Provider::Unknown];
+
+    /// The lower-case name used in reports and metric labels.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Provider::Simkl => "simkl",
+            Provider::Tmdb => "tmdb",
+            Provider::Unknown => "unknown",
+        }
+    }
+
+    /// Parses a name as printed by [`Provider::as_str`].
+    pub fn from_name(s: &str) -> Option<Provider> {
+        Provider::ALL
+            .into_iter()
+            .find(|p| p.as_str().eq_ignore_ascii_case(s))
+    }
+
+    /// The provider that serves `host` (case-insensitive, port ignored), if known.
+    pub fn from_host(host: &str) -> Option<Provider> {
+        let host = host.rsplit_once(':').map_or(host, |(h, port)| {
+            if port.bytes().all(|b| b.is_ascii_digit()) {
+                h
+            } else {
+                host
+            }
+        });
+        let host = host.strip_suffix('.').unwrap_or(host);
+        if host.eq_ignore_ascii_case("api.simkl.com") || host.eq_ignore_ascii_case("api.simkl.org")
+        {
+            Some(Provider::Simkl)
+        } else if host.eq_ignore_ascii_case("api.themoviedb.org") {
+            Some(Provider::Tmdb)
+        } else {
+            None
+        }
+    }
+}
+
+impl fmt::Display for Provider {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Which field the record's HTTP status came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StatusSource {
+    /// `status` or `http_status`.
+    Status,
+    /// The Simkl envelope's `code`, used because no `status` was logged.
+    EnvelopeCode,
+}
+
+/// One logged API request, borrowing its strings from the input line where it can.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Record<'a> {
+    /// The API, from the URL host, else the envelope shape.
+    pub provider: Provider,
+    /// The HTTP status (100–599).
+    pub status: u16,
+    /// Where [`Record::status`] came from.
+    pub status_source: StatusSource,
+    /// Request time in Unix milliseconds (`ts`, `time`, `timestamp`, `@timestamp`).
+    pub ts_ms: Option<i64>,
+    /// HTTP method as logged.
+    pub method: Option<Cow<'a, str>>,
+    /// Full URL as logged.
+    pub url: Option<Cow<'a, str>>,
+    /// `host` field, when the log splits the URL.
+    pub host: Option<Cow<'a, str>>,
+    /// `path` field, when the log splits the URL.
+    pub path: Option<Cow<'a, str>>,
+    /// Latency in milliseconds (`latency_ms`, `duration_ms`, `elapsed_ms`).
+    pub latency_ms: Option<f64>,
+    /// The calling app's client id.
+    pub client_id: Option<Cow<'a, str>>,
+    /// Attempt number of this request (1 = first try).
+    pub attempt: Option<u32>,
+    /// The response's `Retry-After`, in seconds.
+    pub retry_after_s: Option<f64>,
+    /// Simkl envelope `error` id.
+    pub error: Option<Cow<'a, str>>,
+    /// Simkl envelope `code` (the HTTP status echoed in the body).
+    pub code: Option<i64>,
+    /// Simkl envelope `message`.
+    pub message: Option<Cow<'a, str>>,
+    /// TMDB envelope `status_code` (TMDB's own code, never the HTTP status).
+    pub tmdb_code: Option<i64>,
+    /// TMDB envelope `status_message`.
+    pub status_message: Option<Cow<'a, str>>,
+    /// TMDB envelope `success`.
+    pub success: Option<bool>,
+    /// Number of entries in a TMDB 422 `errors` array, when present.
+    pub errors: Option<usize>,
+}
+
+impl<'a> Record<'a> {
+    /// The request's host: the `host` field, else the URL's authority.
+    pub fn host(&self) -> Option<&str> {
+        self.host
+            .as_deref()
+            .or_else(|| self.url.as_deref().and_then(|u| split_url(u).0))
+    }
+
+    /// The request's path without query or fragment: the `path` field, else the
+    /// URL's path.
+    pub fn path(&self) -> Option<&str> {
+        let p = match self.path.as_deref() {
+            Some(p) => p,
+            None => split_url(self.url.as_deref()?).1?,
+        };
+        Some(p.split(['?', '#']).next().unwrap_or(p))
+    }
+
+    /// Converts every borrowed string to an owned one, detaching the record from its
+    /// input buffer.
+    pub fn into_owned(self) -> Record<'static> {
+        fn own(c: Option<Cow<'_, str>>) -> Option<Cow<'static, str>> {
+            c.map(|c| Cow::Owned(c.into_owned()))
+        }
+        Record {
+            provider: self.provider,
+            status: self.status,
+            status_source: self.status_source,
+            ts_ms: self.ts_ms,
+            method: own(self.method),
+            url: own(self.url),
+            host: own(self.host),
+            path: own(self.path),
+            latency_ms: self.latency_ms,
+            client_id: own(self.client_id),
+            attempt: self.attempt,
+            retry_after_s: self.retry_after_s,
+            error: own(self.error),
+            code: self.code,
+            message: own(self.message),
+            tmdb_code: self.tmdb_code,
+            status_message: own(self.status_message),
+            success: self.success,
+            errors: self.errors,
+        }
+    }
+}
+
+/// Splits a URL into (host, path). Either may be missing: `/3/movie/1` has no host.
+fn split_url(url: &str) -> (Option<&str>, Option<&str>) {
+    let rest = match url.find("://") {
+        Some(i) => &url[i + 3..],
+        None if url.starts_with("//") => &url[2..],
+        None => return (None, Some(url).filter(|u| u.starts_with('/'))),
+    };
+    let end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    let authority = &rest[..end];
+    let host = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
+    let path = &rest[end..];
+    (
+        Some(host).filter(|h| !h.is_empty()),
+        Some(if path.starts_with('/') { path } else { "/" }),
+    )
+}
+
+/// Why a line is not a record.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ParseError {
+    /// Not valid JSON (syntax error, truncation, invalid UTF-8 or NUL bytes).
+    #[error("invalid JSON: {0}")]
+    InvalidJson(String),
+    /// Valid JSON, but not an object.
+    #[error("not a JSON object")]
+    NotObject,
+    /// An object without a usable integer HTTP status.
+    #[error("no usable HTTP status (status, http_status or code: an integer 100-599)")]
+    NoStatus,
+    /// Longer than the line cap; only its start was read.
+    #[error("line longer than {0} bytes")]
+    TooLong(usize),
+}
+
+/// Parses one JSON-lines request record.
+pub fn parse_line(line: &[u8]) -> Result<Record<'_>, ParseError> {
+    let mut de = serde_json::Deserializer::from_slice(line);
+    let raw = match de.deserialize_map(RawVisitor) {
+        Ok(raw) => raw,
+        Err(e) if e.is_data() => return Err(ParseError::NotObject),
+        Err(e) => return Err(ParseError::InvalidJson(json_reason(&e))),
+    };
+    de.end()
+        .map_err(|e| ParseError::InvalidJson(json_reason(&e)))?;
+    raw.into_record()
+}
+
+/// A short reason without serde_json's line number (always 1 for one line).
+fn json_reason(e: &serde_json::Error) -> String {
+    let msg = e.to_string();
+    match msg.rfind(" at line ") {
+        Some(i) => format!("{} at column {}", &msg[..i], e.column()),
+        None => msg,
+    }
+}
+
+/// The field names errlens reads, aliases folded together.
+///
+/// | field        | aliases                                 |
+/// |--------------|-----------------------------------------|
+/// | `ts`         | `time`, `timestamp`, `@timestamp`       |
+/// | `status`     | `http_status`                           |
+/// | `latency_ms` | `duration_ms`, `elapsed_ms`             |
+#[derive(Clone, Copy)]
+enum Field {
+    Ts,
+    Method,
+    Url,
+    Host,
+    Path,
+    Status,
+    HttpStatus,
+    Latency,
+    ClientId,
+    Attempt,
+    RetryAfter,
+    Error,
+    Code,
+    Message,
+    StatusCode,
+    StatusMessage,
+    Success,
+    Errors,
+    Other,
+}
+
+impl Field {
+    fn from_name(name: &str) -> Field {
+        match name {
+            "ts" | "time" | "timestamp" | "@timestamp" => Field::Ts,
+            "method" => Field::Method,
+            "url" => Field::Url,
+            "host" => Field::Host,
+            "path" => Field::Path,
+            "status" => Field::Status,
+            "http_status" => Field::HttpStatus,
+            "latency_ms" | "duration_ms" | "elapsed_ms" => Field::Latency,
+            "client_id" => Field::ClientId,
+            "attempt" => Field::Attempt,
+            "retry_after" => Field::RetryAfter,
+            "error" => Field::Error,
+            "code" => Field::Code,
+            "message" => Field::Message,
+            "status_code" => Field::StatusCode,
+            "status_message" => Field::StatusMessage,
+            "success" => Field::Success,
+            "errors" => Field::Errors,
+            _ => Field::Other,
+        }
+    }
+}
+
+impl<'de> de::Deserialize<'de> for Field {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl Visitor<'_> for V {
+            type Value = Field;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a field name")
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<Field, E> {
+                Ok(Field::from_name(v))
+            }
+        }
+        d.deserialize_identifier(V)
+    }
+}
+
+/// Field values as found, before status resolution and provider detection.
+#[derive(Default)]
+struct Raw<'a> {
+    ts: Option<Scalar<'a>>,
+    method: Option<Cow<'a, str>>,
+    url: Option<Cow<'a, str>>,
+    host: Option<Cow<'a, str>>,
+    path: Option<Cow<'a, str>>,
+    status: Option<i64>,
+    http_status: Option<i64>,
+    latency_ms: Option<f64>,
+    client_id: Option<Cow<'a, str>>,
+    attempt: Option<u32>,
+    retry_after_s: Option<f64>,
+    error: Option<Cow<'a, str>>,
+    code: Option<i64>,
+    message: Option<Cow<'a, str>>,
+    tmdb_code: Option<i64>,
+    status_message: Option<Cow<'a, str>>,
+    success: Option<bool>,
+    errors: Option<usize>,
+}
+
+fn http_status(v: Option<i64>) -> Option<u16> {
+    v.filter(|s| (100..=599).contains(s)).map(|s| s as u16)
+}
+
+impl<'a> Raw<'a> {
+    fn into_record(self) -> Result<Record<'a>, ParseError> {
+        let (status, status_source) =
+            match http_status(self.status).or_else(|| http_status(self.http_status)) {
+                Some(s) => (s, StatusSource::Status),
+                None => match http_status(self.code) {
+                    Some(s) => (s, StatusSource::EnvelopeCode),
+                    None => return Err(ParseError::NoStatus),
+                },
+            };
+        let ts_ms = self.ts.as_ref().and_then(|ts| match ts {
+            Scalar::Str(s) => timestamp::parse_rfc3339(s)
+                .or_else(|| s.trim().parse::<f64>().ok().and_then(timestamp::from_epoch)),
+            other => other.as_f64().and_then(timestamp::from_epoch),
+        });
+        let mut rec = Record {
+            provider: Provider::Unknown,
+            status,
+            status_source,
+            ts_ms,
+            method: self.method,
+            url: self.url,
+            host: self.host,
+            path: self.path,
+            latency_ms: self.latency_ms,
+            client_id: self.client_id,
+            attempt: self.attempt,
+            retry_after_s: self.retry_after_s,
+            error: self.error,
+            code: self.code,
+            message: self.message,
+            tmdb_code: self.tmdb_code,
+            status_message: self.status_message,
+            success: self.success,
+            errors: self.errors,
+        };
+        rec.provider = rec
+            .host()
+            .and_then(Provider::from_host)
+            .unwrap_or_else(|| envelope_provider(&rec));
+        Ok(rec)
+    }
+}
+
+/// The provider an envelope's shape implies: TMDB's `status_code` (or its other
+/// envelope fields) or Simkl's `error`/`code`.
+fn envelope_provider(r: &Record<'_>) -> Provider {
+    if r.tmdb_code.is_some() {
+        Provider::Tmdb
+    } else if r.error.is_some() || r.code.is_some() {
+        Provider::Simkl
+    } else if r.status_message.is_some() || r.success.is_some() || r.errors.is_some() {
+        Provider::Tmdb
+    } else {
+        Provider::Unknown
+    }
+}
+
+struct RawVisitor;
+
+impl<'de> Visitor<'de> for RawVisitor {
+    type Value = Raw<'de>;
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a JSON object")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Raw<'de>, A::Error> {
+        let mut raw = Raw::default();
+        while let Some(field) = map.next_key::<Field>()? {
+            if let Field::Other = field {
+                map.next_value::<IgnoredAny>()?;
+                continue;
+            }
+            let v: Scalar<'de> = map.next_value()?;
+            match field {
+                Field::Ts => raw.ts = Some(v),
+                Field::Method => raw.method = v.into_str(),
+                Field::Url => raw.url = v.into_str(),
+                Field::Host => raw.host = v.into_str(),
+                Field::Path => raw.path = v.into_str(),
+                Field::Status => raw.status = v.as_i64(),
+                Field::HttpStatus => raw.http_status = v.as_i64(),
+                Field::Latency => raw.latency_ms = v.as_f64().filter(|l| *l >= 0.0),
+                Field::ClientId => raw.client_id = v.into_str(),
+                Field::Attempt => raw.attempt = v.as_i64().and_then(|a| u32::try_from(a).ok()),
+                Field::RetryAfter => raw.retry_after_s = v.as_f64().filter(|r| *r >= 0.0),
+                Field::Error => raw.error = v.into_str(),
+                Field::Code => raw.code = v.as_i64(),
+                Field::Message => raw.message = v.into_str(),
+                Field::StatusCode => raw.tmdb_code = v.as_i64(),
+                Field::StatusMessage => raw.status_message = v.into_str(),
+                Field::Success => raw.success = v.as_bool(),
+                Field::Errors => {
+                    raw.errors = match v {
+                        Scalar::Seq(n) => Some(n),
+                        _ => None,
+                    }
+                }
+                Field::Other => unreachable!("skipped above"),
+            }
+        }
+        Ok(raw)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn p(s: &str) -> Record<'_> {
+        parse_line(s.as_bytes()).unwrap()
+    }
+
+    #[test]
+    fn url_splitting() {
+        assert_eq!(
+            split_url("https://api.simkl.com/sync/all?x=1"),
+            (Some("api.simkl.com"), Some("/sync/all?x=1"))
+        );
+        assert_eq!(
+            split_url("https://u:p@api.themoviedb.org:443"),
+            (Some("api.themoviedb.org:443"), Some("/"))
+        );
+        assert_eq!(split_url("/3/movie/550"), (None, Some("/3/movie/550")));
+        assert_eq!(split_url("garbage"), (None, None));
+    }
+
+    #[test]
+    fn host_matching() {
+        assert_eq!(
+            Provider::from_host("API.SIMKL.COM:443"),
+            Some(Provider::Simkl)
+        );
+        assert_eq!(Provider::from_host("api.simkl.org"), Some(Provider::Simkl));
+        assert_eq!(
+            Provider::from_host("api.themoviedb.org."),
+            Some(Provider::Tmdb)
+        );
+        assert_eq!(Provider::from_host("simkl.com"), None);
+        assert_eq!(Provider::from_host("evil-api.simkl.com.example"), None);
+    }
+
+    #[test]
+    fn path_drops_query() {
+        let r = p(r#"{"url":"https://api.themoviedb.org/3/movie/550?api_key=x","status":200}"#);
+        assert_eq!(r.path(), Some("/3/movie/550"));
+        assert_eq!(r.provider, Provider::Tmdb);
+    }
+
+    #[test]
+    fn first_usable_status_wins_then_code() {
+        assert_eq!(p(r#"{"status":"oops","http_status":404}"#).status, 404);
+        let r = p(r#"{"status":0,"code":412,"error":"client_id_failed"}"#);
+        assert_eq!(
+            (r.status, r.status_source),
+            (412, StatusSource::EnvelopeCode)
+        );
+        assert_eq!(parse_line(br#"{"status":1000}"#), Err(ParseError::NoStatus));
+    }
+}

@@ -1,0 +1,231 @@
+//! Timestamps: RFC 3339 strings and epoch numbers, to Unix milliseconds.
+//!
+//! Log timestamps have a fixed layout, so this is a hand-written fixed-offset parser
+//! rather than a general date library: it is on the hot path of every line.
+
+/// Epoch values at or above this are taken as milliseconds, below it as seconds.
+///
+/// 10^11 seconds is the year 5138, while 10^11 milliseconds is March 1973: no request
+/// log has either, so the split is unambiguous for real data.
+pub const MILLIS_THRESHOLD: f64 = 1.0e11;
+
+/// Converts an epoch number (seconds or milliseconds, see [`MILLIS_THRESHOLD`]) to
+/// Unix milliseconds. Negative, non-finite or absurdly large values give `None`.
+pub fn from_epoch(v: f64) -> Option<i64> {
+    if !v.is_finite() || v < 0.0 {
+        return None;
+    }
+    let ms = if v >= MILLIS_THRESHOLD { v } else { v * 1000.0 };
+    // Beyond year 9999 is garbage, not a timestamp.
+    (ms < 253_402_300_800_000.0).then(|| ms.round() as i64)
+}
+
+/// Parses an RFC 3339 timestamp (`2026-11-22T10:00:00Z`, `…T10:00:00.123+01:00`) to
+/// Unix milliseconds.
+///
+/// Accepts `T`, `t` or a space between date and time, any number of fraction digits
+/// (kept to milliseconds), `Z`/`z` or a `±HH:MM` / `±HHMM` offset; a missing offset is
+/// read as UTC, which is what loggers that omit it almost always mean.
+pub fn parse_rfc3339(s: &str) -> Option<i64> {
+    let b = s.trim().as_bytes();
+    if b.len() < 19 {
+        return None;
+    }
+    let num = |r: std::ops::Range<usize>| -> Option<i64> {
+        let mut v = 0i64;
+        for &c in &b[r] {
+            if !c.is_ascii_digit() {
+                return None;
+            }
+            v = v * 10 + i64::from(c - b'0');
+        }
+        Some(v)
+    };
+    if b[4] != b'-' || b[7] != b'-' || !matches!(b[10], b'T' | b't' | b' ') {
+        return None;
+    }
+    if b[13] != b':' || b[16] != b':' {
+        return None;
+    }
+    let (year, month, day) = (num(0..4)?, num(5..7)?, num(8..10)?);
+    let (hour, min, sec) = (num(11..13)?, num(14..16)?, num(17..19)?);
+    if !(1..=12).contains(&month) || day < 1 || day > days_in_month(year, month) {
+        return None;
+    }
+    // 60 is a leap second; fold it into the next minute's first second.
+    if hour > 23 || min > 59 || sec > 60 {
+        return None;
+    }
+    let mut i = 19;
+    let mut millis = 0i64;
+    if i < b.len() && (b[i] == b'.' || b[i] == b',') {
+        i += 1;
+        let start = i;
+        while i < b.len() && b[i].is_ascii_digit() {
+            if i - start < 3 {
+                millis = millis * 10 + i64::from(b[i] - b'0');
+            }
+            i += 1;
+        }
+        let digits = i - start;
+        if digits == 0 {
+            return None;
+        }
+        for _ in digits..3 {
+            millis *= 10;
+        }
+    }
+    let offset_min = match b.get(i) {
+        None => 0,
+        Some(b'Z' | b'z') if i + 1 == b.len() => 0,
+        Some(&sign @ (b'+' | b'-')) => {
+            let rest = &b[i + 1..];
+            let (oh, om) = match rest.len() {
+                5 if rest[2] == b':' => (num(i + 1..i + 3)?, num(i + 4..i + 6)?),
+                4 => (num(i + 1..i + 3)?, num(i + 3..i + 5)?),
+                2 => (num(i + 1..i + 3)?, 0),
+                _ => return None,
+            };
+            if oh > 23 || om > 59 {
+                return None;
+            }
+            let off = oh * 60 + om;
+            if sign == b'-' {
+                -off
+            } else {
+                off
+            }
+        }
+        _ => return None,
+    };
+    let days = days_from_civil(year, month, day);
+    let secs = days * 86_400 + hour * 3600 + min * 60 + sec - offset_min * 60;
+    Some(secs * 1000 + millis)
+}
+
+/// Formats Unix milliseconds as an RFC 3339 UTC timestamp truncated to the minute
+/// (`2026-11-22T10:04Z`), the key of per-minute report rows.
+pub fn format_minute(ms: i64) -> String {
+    let secs = ms.div_euclid(1000);
+    let days = secs.div_euclid(86_400);
+    let rem = secs.rem_euclid(86_400);
+    let (y, m, d) = civil_from_days(days);
+    format!(
+        "{y:04}-{m:02}-{d:02}T{:02}:{:02}Z",
+        rem / 3600,
+        (rem % 3600) / 60
+    )
+}
+
+fn is_leap(y: i64) -> bool {
+    (y % 4 == 0 && y % 100 != 0) || y % 400 == 0
+}
+
+fn days_in_month(y: i64, m: i64) -> i64 {
+    match m {
+        2 if is_leap(y) => 29,
+        2 => 28,
+        4 | 6 | 9 | 11 => 30,
+        _ => 31,
+    }
+}
+
+/// Days since 1970-01-01 for a proleptic Gregorian date (Howard Hinnant's algorithm).
+fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let mp = (m + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + d - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
+}
+
+/// The inverse of [`days_from_civil`].
+fn civil_from_days(z: i64) -> (i64, i64, i64) {
+    let z = z + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let y = yoe + era * 400;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    (if m <= 2 { y + 1 } else { y }, m, d)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rfc3339_variants() {
+        assert_eq!(parse_rfc3339("1970-01-01T00:00:00Z"), Some(0));
+        assert_eq!(
+            parse_rfc3339("2026-11-22T10:00:00Z"),
+            Some(1_795_341_600_000)
+        );
+        assert_eq!(
+            parse_rfc3339("2026-11-22T10:00:00.5Z"),
+            Some(1_795_341_600_500)
+        );
+        assert_eq!(
+            parse_rfc3339("2026-11-22T10:00:00.123456Z"),
+            Some(1_795_341_600_123)
+        );
+        assert_eq!(
+            parse_rfc3339("2026-11-22T11:00:00+01:00"),
+            Some(1_795_341_600_000)
+        );
+        assert_eq!(
+            parse_rfc3339("2026-11-22T05:00:00-0500"),
+            Some(1_795_341_600_000)
+        );
+        assert_eq!(
+            parse_rfc3339("2026-11-22 10:00:00"),
+            Some(1_795_341_600_000)
+        );
+        assert_eq!(
+            parse_rfc3339("2024-02-29t00:00:00z"),
+            Some(1_709_164_800_000)
+        );
+    }
+
+    #[test]
+    fn rfc3339_rejects_garbage() {
+        for bad in [
+            "",
+            "2026-11-22",
+            "2026-13-01T00:00:00Z",
+            "2023-02-29T00:00:00Z",
+            "2026-11-22T24:00:00Z",
+            "2026-11-22T10:00:00.Z",
+            "2026-11-22T10:00:00Zjunk",
+            "2026-11-22T10:00:00+1",
+            "20x6-11-22T10:00:00Z",
+            "2026-11-22T10:00:00+25:00",
+        ] {
+            assert_eq!(parse_rfc3339(bad), None, "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn epoch_seconds_and_millis() {
+        assert_eq!(from_epoch(1_795_341_600.0), Some(1_795_341_600_000));
+        assert_eq!(from_epoch(1_795_341_600_250.0), Some(1_795_341_600_250));
+        assert_eq!(from_epoch(1_795_341_600.25), Some(1_795_341_600_250));
+        assert_eq!(from_epoch(-1.0), None);
+        assert_eq!(from_epoch(f64::NAN), None);
+        assert_eq!(from_epoch(1e20), None);
+    }
+
+    #[test]
+    fn civil_roundtrip_and_minute_format() {
+        for days in [-1000, 0, 1, 59, 365, 10_957, 20_414, 2_932_896] {
+            let (y, m, d) = civil_from_days(days);
+            assert_eq!(days_from_civil(y, m, d), days);
+        }
+        assert_eq!(format_minute(1_795_341_659_999), "2026-11-22T10:00Z");
+    }
+}

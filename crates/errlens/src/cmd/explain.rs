@@ -1,0 +1,174 @@
+//! `errlens explain`: one table row, with its user message and remedy.
+
+use super::Outcome;
+use crate::cli::{ExplainArgs, Format, TableProvider};
+use crate::output;
+use anyhow::bail;
+use errlens_classify::tables::{self, RetryPolicy};
+use serde::Serialize;
+use std::fmt::Write;
+
+/// One explained row, as printed or serialized.
+#[derive(Debug, Serialize)]
+pub struct Explained {
+    provider: &'static str,
+    /// HTTP status the row applies to.
+    status: u16,
+    error: Option<&'static str>,
+    tmdb_code: Option<u8>,
+    name: &'static str,
+    class: &'static str,
+    failure: bool,
+    retryable: bool,
+    retry: &'static str,
+    user_message: &'static str,
+    remedy: &'static str,
+    /// Further error ids known under this status (Simkl).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    known_error_ids: Vec<&'static str>,
+}
+
+/// Runs `errlens explain`.
+pub fn run(args: ExplainArgs) -> anyhow::Result<Outcome> {
+    let rows = lookup(args.provider, args.code.trim())?;
+    let text = match args.format {
+        Format::Json => {
+            let mut s = if rows.len() == 1 {
+                serde_json::to_string_pretty(&rows[0])?
+            } else {
+                serde_json::to_string_pretty(&rows)?
+            };
+            s.push('\n');
+            s
+        }
+        Format::Table | Format::Markdown | Format::Csv => {
+            let mut s = String::new();
+            for (i, r) in rows.iter().enumerate() {
+                if i > 0 {
+                    s.push('\n');
+                }
+                text(&mut s, r);
+            }
+            s
+        }
+    };
+    output::write_all(None, &text)?;
+    Ok(Outcome::Ok)
+}
+
+fn text(s: &mut String, r: &Explained) {
+    let what = match (r.error, r.tmdb_code) {
+        (Some(e), _) => format!("{} {} {}", r.provider, r.status, e),
+        (None, Some(c)) => format!("{} code {} (HTTP {})", r.provider, c, r.status),
+        (None, None) => format!("{} {}", r.provider, r.status),
+    };
+    let _ = writeln!(s, "{what} — {}", r.name);
+    let _ = writeln!(s, "  class:        {}", r.class);
+    let outcome = if r.failure { "failure" } else { "success" };
+    let _ = writeln!(s, "  outcome:      {outcome}");
+    let retry = match r.retry {
+        "never" => "never (deterministic: the same request fails the same way)",
+        "backoff" => "yes: back off, respect Retry-After (1, 2, 4, 8, 16 s, then give up)",
+        "exponential" => "yes: exponential backoff (1, 2, 4, 8, 16 s, then give up)",
+        _ => "not applicable",
+    };
+    let _ = writeln!(s, "  retry:        {retry}");
+    if !r.user_message.is_empty() {
+        let _ = writeln!(s, "  tell users:   {}", r.user_message);
+    }
+    let _ = writeln!(s, "  remedy:       {}", r.remedy);
+    if !r.known_error_ids.is_empty() {
+        let _ = writeln!(s, "  error ids:    {}", r.known_error_ids.join(", "));
+    }
+}
+
+fn lookup(provider: TableProvider, code: &str) -> anyhow::Result<Vec<Explained>> {
+    match provider {
+        TableProvider::Tmdb => {
+            let Ok(n) = code.parse::<i64>() else {
+                bail!("TMDB codes are numbers 1-47 (the body's status_code), got {code:?}");
+            };
+            let Some(r) = tables::tmdb_code(n) else {
+                bail!("TMDB code {n} is not in TMDB's table (codes 1-47); errlens classifies unknown codes by their HTTP status");
+            };
+            Ok(vec![Explained {
+                provider: "tmdb",
+                status: r.http,
+                error: None,
+                tmdb_code: Some(r.code),
+                name: r.message,
+                class: r.class.as_str(),
+                failure: !r.success(),
+                retryable: r.retry.retryable(),
+                retry: r.retry.as_str(),
+                user_message: r.user_message,
+                remedy: r.remedy,
+                known_error_ids: Vec::new(),
+            }])
+        }
+        TableProvider::Simkl => {
+            if let Ok(status) = code.parse::<u16>() {
+                let Some((_, r)) = tables::simkl_status(status) else {
+                    let known: Vec<String> = tables::SIMKL_STATUS
+                        .iter()
+                        .map(|r| r.status.to_string())
+                        .collect();
+                    bail!(
+                        "Simkl's table has no status {status} (known: {}); errlens classifies it by HTTP status",
+                        known.join(", ")
+                    );
+                };
+                return Ok(vec![Explained {
+                    provider: "simkl",
+                    status: r.status,
+                    error: None,
+                    tmdb_code: None,
+                    name: r.name,
+                    class: r.class.as_str(),
+                    failure: !(200..400).contains(&r.status),
+                    retryable: r.retry.retryable(),
+                    retry: r.retry.as_str(),
+                    user_message: r.user_message,
+                    remedy: r.remedy,
+                    known_error_ids: tables::SIMKL_ERRORS
+                        .iter()
+                        .filter(|e| e.status == status)
+                        .map(|e| e.error)
+                        .collect(),
+                }]);
+            }
+            let rows: Vec<Explained> = tables::SIMKL_ERRORS
+                .iter()
+                .filter(|e| e.error == code)
+                .map(|e| {
+                    let (_, st) =
+                        tables::simkl_status(e.status).expect("ids sit under table statuses");
+                    Explained {
+                        provider: "simkl",
+                        status: e.status,
+                        error: Some(e.error),
+                        tmdb_code: None,
+                        name: e.when,
+                        class: e.class.as_str(),
+                        failure: true,
+                        retryable: st.retry.retryable(),
+                        retry: st.retry.as_str(),
+                        user_message: st.user_message,
+                        remedy: e.remedy,
+                        known_error_ids: Vec::new(),
+                    }
+                })
+                .collect();
+            if rows.is_empty() {
+                let hint = tables::SIMKL_ERRORS
+                    .iter()
+                    .find(|e| e.error.eq_ignore_ascii_case(code))
+                    .map(|e| format!(" (ids are case-sensitive: did you mean {:?}?)", e.error))
+                    .unwrap_or_default();
+                bail!("{code:?} is not a known Simkl error id{hint}; give an HTTP status (e.g. 429) or one of the ids in `errlens tables --provider simkl`");
+            }
+            debug_assert!(rows.iter().all(|r| r.retry != RetryPolicy::None.as_str()));
+            Ok(rows)
+        }
+    }
+}

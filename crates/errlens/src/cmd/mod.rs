@@ -1,0 +1,14 @@
+//! The subcommands. Each returns an [`Outcome`]; `main` maps it to an exit code.
+
+pub mod explain;
+pub mod report;
+pub mod tables;
+
+/// How a command ended, when it did not fail outright.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    /// Everything was read and rendered.
+    Ok,
+    /// The report was rendered, but some inputs could not be (fully) read.
+    InputErrors,
+}

@@ -1,0 +1,179 @@
+//! `errlens tables`: both classification tables in any output format.
+
+use super::Outcome;
+use crate::cli::{Format, TableProvider, TablesArgs};
+use crate::output;
+use crate::render::{csv, TextTable};
+use errlens_classify::tables;
+use serde::Serialize;
+
+#[derive(Serialize)]
+struct AllTables {
+    simkl_status: &'static [tables::SimklStatusRow],
+    simkl_errors: &'static [tables::SimklErrorRow],
+    tmdb: &'static [tables::TmdbRow],
+}
+
+/// Runs `errlens tables`.
+pub fn run(args: TablesArgs) -> anyhow::Result<Outcome> {
+    let want = |p| args.provider.is_none_or(|w| w == p);
+    let text = match args.format {
+        Format::Json => {
+            let all = AllTables {
+                simkl_status: if want(TableProvider::Simkl) {
+                    &tables::SIMKL_STATUS
+                } else {
+                    &[]
+                },
+                simkl_errors: if want(TableProvider::Simkl) {
+                    &tables::SIMKL_ERRORS
+                } else {
+                    &[]
+                },
+                tmdb: if want(TableProvider::Tmdb) {
+                    &tables::TMDB
+                } else {
+                    &[]
+                },
+            };
+            let mut s = serde_json::to_string_pretty(&all)?;
+            s.push('\n');
+            s
+        }
+        Format::Csv => {
+            let mut t = flat_table(want(TableProvider::Simkl), want(TableProvider::Tmdb));
+            t.title = None;
+            csv::table(&t)
+        }
+        Format::Table | Format::Markdown => {
+            let md = args.format == Format::Markdown;
+            let mut out = String::new();
+            for t in sectioned(want(TableProvider::Simkl), want(TableProvider::Tmdb)) {
+                out.push_str(&if md { t.markdown() } else { t.text() });
+                out.push('\n');
+            }
+            out
+        }
+    };
+    output::write_all(None, &text)?;
+    Ok(Outcome::Ok)
+}
+
+const HEAD: [&str; 9] = [
+    "provider",
+    "status",
+    "error",
+    "tmdb_code",
+    "class",
+    "failure",
+    "retry",
+    "message",
+    "remedy",
+];
+
+fn simkl_rows() -> Vec<Vec<String>> {
+    let mut rows = Vec::new();
+    for r in &tables::SIMKL_STATUS {
+        rows.push(vec![
+            "simkl".into(),
+            r.status.to_string(),
+            String::new(),
+            String::new(),
+            r.class.as_str().into(),
+            (!(200..400).contains(&r.status)).to_string(),
+            r.retry.as_str().into(),
+            r.name.into(),
+            r.remedy.into(),
+        ]);
+    }
+    for e in &tables::SIMKL_ERRORS {
+        let (_, st) = tables::simkl_status(e.status).expect("ids sit under table statuses");
+        rows.push(vec![
+            "simkl".into(),
+            e.status.to_string(),
+            e.error.into(),
+            String::new(),
+            e.class.as_str().into(),
+            "true".into(),
+            st.retry.as_str().into(),
+            e.when.into(),
+            e.remedy.into(),
+        ]);
+    }
+    rows
+}
+
+fn tmdb_rows() -> Vec<Vec<String>> {
+    tables::TMDB
+        .iter()
+        .map(|r| {
+            vec![
+                "tmdb".into(),
+                r.http.to_string(),
+                String::new(),
+                r.code.to_string(),
+                r.class.as_str().into(),
+                (!r.success()).to_string(),
+                r.retry.as_str().into(),
+                r.message.into(),
+                r.remedy.into(),
+            ]
+        })
+        .collect()
+}
+
+fn flat_table(simkl: bool, tmdb: bool) -> TextTable {
+    let mut t = TextTable::new(&HEAD);
+    if simkl {
+        t.rows.extend(simkl_rows());
+    }
+    if tmdb {
+        t.rows.extend(tmdb_rows());
+    }
+    t
+}
+
+fn sectioned(simkl: bool, tmdb: bool) -> Vec<TextTable> {
+    let mut out = Vec::new();
+    if simkl {
+        let mut t = TextTable::new(&["status", "name", "class", "retry", "user message"]);
+        t.title = Some("Simkl: HTTP statuses".into());
+        for r in &tables::SIMKL_STATUS {
+            t.rows.push(vec![
+                r.status.to_string(),
+                r.name.into(),
+                r.class.as_str().into(),
+                r.retry.as_str().into(),
+                r.user_message.into(),
+            ]);
+        }
+        out.push(t);
+        let mut t = TextTable::new(&["status", "error", "class", "documented", "when"]);
+        t.title = Some("Simkl: known error ids (unknown ids are classified by status)".into());
+        for e in &tables::SIMKL_ERRORS {
+            t.rows.push(vec![
+                e.status.to_string(),
+                e.error.into(),
+                e.class.as_str().into(),
+                if e.documented { "yes" } else { "client code" }.into(),
+                e.when.into(),
+            ]);
+        }
+        out.push(t);
+    }
+    if tmdb {
+        let mut t = TextTable::new(&["code", "http", "class", "retry", "message"]);
+        t.title = Some("TMDB: status_code (TMDB's own code, not the HTTP status)".into());
+        for r in &tables::TMDB {
+            t.rows.push(vec![
+                r.code.to_string(),
+                r.http.to_string(),
+                r.class.as_str().into(),
+                r.retry.as_str().into(),
+                r.message.into(),
+            ]);
+        }
+        out.push(t);
+    }
+    out
+}

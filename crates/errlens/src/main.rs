@@ -1,0 +1,41 @@
+//! The `errlens` binary: argument parsing, rendering and exit codes.
+//!
+//! Everything that decides *what* a log means lives in the library crates; this binary
+//! only wires inputs to an audit and renders the result. Exit codes are decided in
+//! [`run`] alone: 0 success, 2 for usage errors and inputs that could not be read. A
+//! closed pipe (`errlens report … | head`) is not an error.
+
+mod cli;
+mod cmd;
+mod output;
+mod render;
+
+use std::process::ExitCode;
+
+fn main() -> ExitCode {
+    match run() {
+        Ok(code) => code,
+        Err(err) => {
+            if output::is_broken_pipe(&err) {
+                return ExitCode::SUCCESS;
+            }
+            eprintln!("errlens: {err:#}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+/// Parses arguments, runs the command and maps its outcome to an exit code.
+fn run() -> anyhow::Result<ExitCode> {
+    let args = cli::parse();
+    let outcome = match args.command {
+        cli::Command::Report(a) => cmd::report::run(a)?,
+        cli::Command::Merge(a) => cmd::report::merge(a)?,
+        cli::Command::Explain(a) => cmd::explain::run(a)?,
+        cli::Command::Tables(a) => cmd::tables::run(a)?,
+    };
+    Ok(match outcome {
+        cmd::Outcome::Ok => ExitCode::SUCCESS,
+        cmd::Outcome::InputErrors => ExitCode::from(2),
+    })
+}

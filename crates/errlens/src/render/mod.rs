@@ -1,0 +1,155 @@
+//! Renderers for reports and tables: aligned text, CSV and Markdown.
+//!
+//! All three share [`TextTable`], so a section looks the same in every format.
+
+pub mod csv;
+pub mod markdown;
+pub mod table;
+
+/// A titled table of strings, renderable as aligned text or Markdown.
+#[derive(Debug, Clone, Default)]
+pub struct TextTable {
+    /// Section heading.
+    pub title: Option<String>,
+    /// Column headers.
+    pub head: Vec<String>,
+    /// Rows, each as long as `head`.
+    pub rows: Vec<Vec<String>>,
+    /// Columns to right-align (numbers).
+    pub right: Vec<usize>,
+}
+
+impl TextTable {
+    /// An empty table with these headers.
+    pub fn new(head: &[&str]) -> Self {
+        TextTable {
+            head: head.iter().map(|h| h.to_string()).collect(),
+            ..TextTable::default()
+        }
+    }
+
+    /// Aligned text with a title line.
+    pub fn text(&self) -> String {
+        let widths = self.widths();
+        let mut out = String::new();
+        if let Some(t) = &self.title {
+            out.push_str(t);
+            out.push('\n');
+        }
+        let line = |cells: &[String], out: &mut String| {
+            let mut l = String::from("  ");
+            for (i, c) in cells.iter().enumerate() {
+                let w = widths[i];
+                let last = i + 1 == cells.len();
+                let pad = w.saturating_sub(c.chars().count());
+                if self.right.contains(&i) {
+                    l.push_str(&" ".repeat(pad));
+                    l.push_str(c);
+                } else {
+                    l.push_str(c);
+                    if !last {
+                        l.push_str(&" ".repeat(pad));
+                    }
+                }
+                if !last {
+                    l.push_str("  ");
+                }
+            }
+            out.push_str(l.trim_end());
+            out.push('\n');
+        };
+        line(&self.head, &mut out);
+        let rule: Vec<String> = widths.iter().map(|w| "─".repeat(*w)).collect();
+        line(&rule, &mut out);
+        for r in &self.rows {
+            line(r, &mut out);
+        }
+        out
+    }
+
+    /// A GitHub-flavoured Markdown table under a `###` heading.
+    pub fn markdown(&self) -> String {
+        let mut out = String::new();
+        if let Some(t) = &self.title {
+            out.push_str(&format!("### {t}\n\n"));
+        }
+        let esc = |c: &String| c.replace('|', "\\|").replace('\n', " ");
+        out.push_str(&format!(
+            "| {} |\n",
+            self.head.iter().map(esc).collect::<Vec<_>>().join(" | ")
+        ));
+        out.push_str(&format!(
+            "|{}|\n",
+            (0..self.head.len())
+                .map(|i| if self.right.contains(&i) {
+                    "---:"
+                } else {
+                    "---"
+                })
+                .collect::<Vec<_>>()
+                .join("|")
+        ));
+        for r in &self.rows {
+            out.push_str(&format!(
+                "| {} |\n",
+                r.iter().map(esc).collect::<Vec<_>>().join(" | ")
+            ));
+        }
+        out
+    }
+
+    fn widths(&self) -> Vec<usize> {
+        let mut w: Vec<usize> = self.head.iter().map(|h| h.chars().count()).collect();
+        for r in &self.rows {
+            for (i, c) in r.iter().enumerate() {
+                if i < w.len() {
+                    w[i] = w[i].max(c.chars().count());
+                }
+            }
+        }
+        w
+    }
+}
+
+/// Formats an integer with thousands separators (`12,345`).
+pub fn thousands(n: u64) -> String {
+    let s = n.to_string();
+    let mut out = String::with_capacity(s.len() + s.len() / 3);
+    for (i, c) in s.chars().enumerate() {
+        if i > 0 && (s.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// `part` as a percentage of `whole`, one decimal (`—` when `whole` is 0).
+pub fn percent(part: u64, whole: u64) -> String {
+    if whole == 0 {
+        "—".into()
+    } else {
+        format!("{:.1}%", part as f64 * 100.0 / whole as f64)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn thousands_and_percent() {
+        assert_eq!(thousands(0), "0");
+        assert_eq!(thousands(999), "999");
+        assert_eq!(thousands(1_234_567), "1,234,567");
+        assert_eq!(percent(1, 3), "33.3%");
+        assert_eq!(percent(1, 0), "—");
+    }
+
+    #[test]
+    fn markdown_escapes_pipes() {
+        let mut t = TextTable::new(&["a"]);
+        t.rows.push(vec!["x|y".into()]);
+        assert!(t.markdown().contains("x\\|y"));
+    }
+}
