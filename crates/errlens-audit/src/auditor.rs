@@ -1,11 +1,24 @@
 //! The streaming auditor: lines in, aggregates kept, a [`Summary`] out.
+//!
+//! Per record it does a fixed amount of work with no allocation once its tables are
+//! warm: interned ids for error strings, clients and endpoints, one hash of the retry
+//! key, counters, and a histogram record.
 
+use crate::chains::{provider_index, ChainCounts, Event, OpenChain, RetryCounts, Sink, Tracker};
+use crate::endpoint::{chain_key, template_into};
 use crate::intern::Interner;
-use crate::summary::{GroupCount, InputStats, MalformedLine, Summary};
+use crate::latency::Latency;
+use crate::summary::{
+    count_chain, ClientStats, EndpointStats, GroupCount, InputStats, MalformedLine, MinuteStats,
+    Pressure, Summary,
+};
 use errlens_classify::{classify, Verdict};
 use errlens_parse::{is_blank, parse_line, LineReader, ParseError, Provider, Record};
 use std::collections::HashMap;
 use std::io::{self, BufRead};
+
+/// Distinct endpoints kept per audit; further ones are counted as `<other>`.
+pub const MAX_ENDPOINTS: usize = 500;
 
 /// Settings of an audit.
 #[derive(Debug, Clone)]
@@ -14,6 +27,13 @@ pub struct AuditConfig {
     pub malformed_sample: usize,
     /// Lines longer than this many bytes are malformed (and not buffered whole).
     pub max_line: usize,
+    /// Without an `attempt` field, a request of the same key this soon after a failed
+    /// one is a retry (milliseconds).
+    pub retry_window_ms: i64,
+    /// Whether this input may continue an earlier one (a shard to be merged after
+    /// another): each key's first events then stay unresolved in the summary so a merge
+    /// can judge them exactly. Costs memory per distinct key seen early in the input.
+    pub mergeable_chains: bool,
 }
 
 impl Default for AuditConfig {
@@ -21,6 +41,8 @@ impl Default for AuditConfig {
         AuditConfig {
             malformed_sample: 10,
             max_line: errlens_parse::DEFAULT_MAX_LINE,
+            retry_window_ms: 60_000,
+            mergeable_chains: false,
         }
     }
 }
@@ -34,6 +56,36 @@ struct LiveKey {
     tmdb_code: Option<i64>,
 }
 
+/// Retry and chain counters, indexed by client id.
+#[derive(Debug, Default)]
+struct RetryTotals {
+    total: RetryCounts,
+    by_provider: [RetryCounts; 3],
+    chains: ChainCounts,
+    by_client: Vec<RetryCounts>,
+}
+
+/// A chain sink that knows which client the current record belongs to.
+struct LiveSink<'a> {
+    client: u32,
+    totals: &'a mut RetryTotals,
+}
+
+impl Sink for LiveSink<'_> {
+    fn retry(&mut self, provider: u8, judged: &RetryCounts) {
+        let t = &mut *self.totals;
+        t.total.add(judged);
+        t.by_provider[usize::from(provider).min(2)].add(judged);
+        let i = self.client as usize;
+        if i < t.by_client.len() {
+            t.by_client[i].add(judged);
+        }
+    }
+    fn chain(&mut self, chain: &OpenChain) {
+        count_chain(&mut self.totals.chains, chain);
+    }
+}
+
 /// Consumes request lines or records and keeps every aggregate of the report.
 #[derive(Debug)]
 pub struct Auditor {
@@ -41,6 +93,16 @@ pub struct Auditor {
     summary: Summary,
     groups: HashMap<LiveKey, u64>,
     errors: Interner,
+    clients: Interner,
+    client_pressure: Vec<Pressure>,
+    endpoints: Interner,
+    endpoint_stats: Vec<(Pressure, Latency)>,
+    minutes: HashMap<i64, Pressure>,
+    providers: [Pressure; 3],
+    latency: [Latency; 3],
+    tracker: Tracker,
+    retries: RetryTotals,
+    scratch: String,
 }
 
 impl Auditor {
@@ -51,10 +113,20 @@ impl Auditor {
             ..Summary::default()
         };
         Auditor {
+            tracker: Tracker::new(config.retry_window_ms, config.mergeable_chains),
             config,
             summary,
             groups: HashMap::new(),
             errors: Interner::default(),
+            clients: Interner::default(),
+            client_pressure: Vec::new(),
+            endpoints: Interner::default(),
+            endpoint_stats: Vec::new(),
+            minutes: HashMap::new(),
+            providers: Default::default(),
+            latency: Default::default(),
+            retries: RetryTotals::default(),
+            scratch: String::with_capacity(64),
         }
     }
 
@@ -100,7 +172,7 @@ impl Auditor {
     }
 
     /// Counts one line: blank, malformed or a record.
-    fn line(&mut self, file: &str, number: u64, bytes: Result<&[u8], ParseError>) {
+    pub fn line(&mut self, file: &str, number: u64, bytes: Result<&[u8], ParseError>) {
         let parsed = bytes.and_then(|b| {
             if is_blank(b) {
                 Ok(None)
@@ -109,7 +181,7 @@ impl Auditor {
             }
         });
         match parsed {
-            Ok(None) => self.summary.blank += 1,
+            Ok(None) => self.blank(),
             Ok(Some(rec)) => {
                 let verdict = classify(&rec);
                 self.observe(&rec, &verdict);
@@ -167,6 +239,116 @@ impl Auditor {
             },
         };
         *self.groups.entry(key).or_default() += 1;
+
+        let p = provider_index(rec.provider);
+        self.providers[usize::from(p)].count(rec.status);
+        if let Some(ms) = rec.latency_ms {
+            self.latency[usize::from(p)].record_ms(ms);
+        }
+        if let Some(ts) = rec.ts_ms {
+            self.minutes
+                .entry(ts.div_euclid(60_000))
+                .or_default()
+                .count(rec.status);
+        }
+
+        let client_name = rec.client_id.as_deref().unwrap_or("");
+        let client = self.clients.intern(client_name);
+        let ci = client as usize;
+        if ci >= self.client_pressure.len() && client != Interner::OVERFLOW {
+            self.client_pressure.resize(ci + 1, Pressure::default());
+            self.retries
+                .by_client
+                .resize(ci + 1, RetryCounts::default());
+        }
+        if let Some(cp) = self.client_pressure.get_mut(ci) {
+            cp.count(rec.status);
+        }
+
+        if let Some(path) = rec.path() {
+            let name = &mut self.scratch;
+            name.clear();
+            name.push_str(rec.provider.as_str());
+            name.push(' ');
+            template_into(path, name);
+            let id = match self.endpoints.get(name) {
+                Some(id) => id,
+                None if self.endpoint_stats.len() < MAX_ENDPOINTS => self.endpoints.intern(name),
+                None => {
+                    name.truncate(rec.provider.as_str().len() + 1);
+                    name.push_str("<other>");
+                    self.endpoints.intern(name)
+                }
+            };
+            let i = id as usize;
+            if i >= self.endpoint_stats.len() {
+                self.endpoint_stats.resize_with(i + 1, Default::default);
+            }
+            let (pressure, latency) = &mut self.endpoint_stats[i];
+            pressure.count(rec.status);
+            if let Some(ms) = rec.latency_ms {
+                latency.record_ms(ms);
+            }
+        }
+
+        self.chain(rec, v, client, p);
+    }
+
+    /// Feeds one record to the retry-chain tracker.
+    fn chain(&mut self, rec: &Record<'_>, v: &Verdict, client: u32, provider: u8) {
+        let ev = Event {
+            ts: rec.ts_ms,
+            attempt: rec.attempt,
+            failure: v.failure,
+            retryable: v.retryable(),
+            simkl_429: rec.provider == Provider::Simkl && rec.status == 429,
+            post: rec
+                .method
+                .as_deref()
+                .is_some_and(|m| m.eq_ignore_ascii_case("POST")),
+            retry_after_ms: rec.retry_after_s.map(|s| (s * 1000.0).round() as i64),
+            provider,
+        };
+        let mut sink = LiveSink {
+            client,
+            totals: &mut self.retries,
+        };
+        let key = match (&rec.url, rec.host(), rec.path()) {
+            (Some(url), _, _) => Some(chain_key(
+                rec.client_id.as_deref().unwrap_or(""),
+                rec.method.as_deref().unwrap_or(""),
+                url,
+            )),
+            (None, host, Some(path)) => {
+                self.scratch.clear();
+                self.scratch.push_str(host.unwrap_or(""));
+                self.scratch.push_str(path);
+                Some(chain_key(
+                    rec.client_id.as_deref().unwrap_or(""),
+                    rec.method.as_deref().unwrap_or(""),
+                    &self.scratch,
+                ))
+            }
+            _ => None,
+        };
+        match key {
+            Some(k) => self.tracker.push(k, client, ev, &mut sink),
+            // Without a URL there is nothing to link, but a logged attempt > 1 is still
+            // a retry.
+            None => {
+                if let Some(a) = ev.attempt.filter(|a| *a > 1) {
+                    sink.retry(
+                        provider,
+                        &RetryCounts {
+                            total: 1,
+                            over_limit: u64::from(a > crate::chains::MAX_ATTEMPTS),
+                            unlinked: 1,
+                            ..RetryCounts::default()
+                        },
+                    );
+                }
+            }
+        }
     }
 
     /// Ends the audit, returning its summary.
@@ -192,7 +374,62 @@ impl Auditor {
             }
             same
         });
-        self.summary.groups = groups;
+        let s = &mut self.summary;
+        s.groups = groups;
+
+        let clients = &self.clients;
+        s.chain_state = self.tracker.finish(|id| clients.name(id).to_owned());
+        s.retries = self.retries.total;
+        s.chains = self.retries.chains;
+        for (i, p) in Provider::ALL.iter().enumerate() {
+            if self.providers[i].requests > 0 {
+                s.providers.insert(p.as_str().to_owned(), self.providers[i]);
+            }
+            if self.retries.by_provider[i].total > 0 {
+                s.retries_by_provider
+                    .insert(p.as_str().to_owned(), self.retries.by_provider[i]);
+            }
+            if !self.latency[i].is_empty() {
+                s.latency
+                    .insert(p.as_str().to_owned(), std::mem::take(&mut self.latency[i]));
+            }
+        }
+        for (i, pressure) in self.client_pressure.iter().enumerate() {
+            s.clients.insert(
+                self.clients.name(i as u32).to_owned(),
+                ClientStats {
+                    pressure: *pressure,
+                    retries: self.retries.by_client[i],
+                },
+            );
+        }
+        let mut endpoints: Vec<EndpointStats> = self
+            .endpoint_stats
+            .into_iter()
+            .enumerate()
+            .map(|(i, (pressure, latency))| {
+                let name = self.endpoints.name(i as u32);
+                let (provider, endpoint) = name.split_once(' ').unwrap_or(("unknown", name));
+                EndpointStats {
+                    provider: provider.to_owned(),
+                    endpoint: endpoint.to_owned(),
+                    pressure,
+                    latency,
+                }
+            })
+            .collect();
+        endpoints.sort_by(|a, b| (&a.provider, &a.endpoint).cmp(&(&b.provider, &b.endpoint)));
+        s.endpoints = endpoints;
+        let mut minutes: Vec<MinuteStats> = self
+            .minutes
+            .into_iter()
+            .map(|(m, pressure)| MinuteStats {
+                minute: m * 60,
+                pressure,
+            })
+            .collect();
+        minutes.sort_by_key(|m| m.minute);
+        s.minutes = minutes;
         self.summary
     }
 }
@@ -229,5 +466,26 @@ mod tests {
     fn sample_is_capped_but_count_is_not() {
         let s = audit(&"x\n".repeat(50));
         assert_eq!((s.malformed, s.malformed_sample.len()), (50, 10));
+    }
+
+    #[test]
+    fn endpoints_are_templated_and_capped() {
+        let mut text = String::new();
+        for i in 0..(MAX_ENDPOINTS + 50) {
+            text.push_str(&format!(
+                "{{\"url\":\"https://api.themoviedb.org/3/x{i}/550\",\"status\":200}}\n"
+            ));
+        }
+        let s = audit(&text);
+        assert_eq!(s.endpoints.len(), MAX_ENDPOINTS + 1);
+        assert!(s.endpoints.iter().any(|e| e.endpoint == "/3/x7/:id"));
+        let other = s
+            .endpoints
+            .iter()
+            .find(|e| e.endpoint == "<other>")
+            .unwrap();
+        assert_eq!(other.pressure.requests, 50);
+        let total: u64 = s.endpoints.iter().map(|e| e.pressure.requests).sum();
+        assert_eq!(total, s.records);
     }
 }

@@ -4,9 +4,12 @@
 //! Field names here are a public contract (documented in `docs/report-schema.md`):
 //! later versions add fields, never rename or remove them.
 
+use crate::chains::RetryCounts;
+use crate::latency::{Latency, Quantiles};
 pub use crate::summary::MalformedLine;
-use crate::summary::{InputStats, Summary};
+use crate::summary::{ClientStats, EndpointStats, InputStats, Pressure, Summary};
 use errlens_classify::classify_parts;
+use errlens_parse::timestamp::format_minute;
 use errlens_parse::Provider;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -66,11 +69,170 @@ pub struct Report {
     pub malformed_by_reason: BTreeMap<String, u64>,
     /// What was read from each input.
     pub inputs: Vec<InputStats>,
+    /// Retry hygiene: retries, their judgements and chains.
+    pub retries: Retries,
+    /// 429 and 412 pressure.
+    pub pressure: PressureReport,
+    /// Latency quantiles per provider, milliseconds.
+    pub latency_ms: BTreeMap<String, Quantiles>,
+}
+
+/// Options of a rendered report (not part of the aggregate state).
+#[derive(Debug, Clone, Copy)]
+pub struct ReportOptions {
+    /// How many clients and endpoints to list before folding the rest into `other`.
+    pub top: usize,
+}
+
+impl Default for ReportOptions {
+    fn default() -> Self {
+        ReportOptions { top: 10 }
+    }
+}
+
+/// Retry judgements of one client.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ClientRetries {
+    /// The client id (`""` when none was logged).
+    pub client_id: String,
+    /// Its retries and their judgements.
+    #[serde(flatten)]
+    pub retries: RetryCounts,
+}
+
+/// The `retries` section.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Retries {
+    /// Retries: records with attempt > 1, or inferred retries.
+    pub total: u64,
+    /// Retries after a deterministic (non-retryable) failure.
+    pub wasted: u64,
+    /// Retries sooner than max(backoff schedule, Retry-After).
+    pub early: u64,
+    /// Retries beyond attempt 6.
+    pub over_limit: u64,
+    /// POSTs retried after a Simkl 429.
+    pub post_after_429: u64,
+    /// Retries with no fault found.
+    pub ok: u64,
+    /// Retries whose previous attempt is not in the log (only over_limit judged).
+    pub unlinked: u64,
+    /// Chains (logical requests with at least one retry).
+    pub chains: u64,
+    /// Chains whose last attempt succeeded.
+    pub recovered: u64,
+    /// Chains whose last attempt failed.
+    pub abandoned: u64,
+    /// Per provider.
+    pub by_provider: BTreeMap<String, RetryCounts>,
+    /// Clients with faulty retries, worst first (top N).
+    pub worst_clients: Vec<ClientRetries>,
+}
+
+/// Requests and pressure of one slice.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Slice {
+    /// Requests.
+    pub requests: u64,
+    /// HTTP 429 responses.
+    #[serde(rename = "429")]
+    pub r429: u64,
+    /// HTTP 412 responses.
+    #[serde(rename = "412")]
+    pub r412: u64,
+}
+
+impl From<&Pressure> for Slice {
+    fn from(p: &Pressure) -> Self {
+        Slice {
+            requests: p.requests,
+            r429: p.rate_limited,
+            r412: p.client_id_failed,
+        }
+    }
+}
+
+/// Pressure of one named slice.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Named<K> {
+    /// What the slice is (`client_id`, `provider` + `endpoint`, or `minute`).
+    #[serde(flatten)]
+    pub key: K,
+    /// Its requests and pressure.
+    #[serde(flatten)]
+    pub slice: Slice,
+}
+
+/// A client key.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ClientKey {
+    /// Client id; `other` folds the clients past the top N.
+    pub client_id: String,
+}
+
+/// A provider key.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ProviderKey {
+    /// Provider name.
+    pub provider: String,
+}
+
+/// An endpoint key, with its latency.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EndpointKey {
+    /// Provider name.
+    pub provider: String,
+    /// Templated path; `other` folds the endpoints past the top N.
+    pub endpoint: String,
+    /// Latency quantiles, milliseconds (null when none was logged).
+    pub latency_ms: Option<Quantiles>,
+}
+
+/// A minute key.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct MinuteKey {
+    /// The minute, RFC 3339 UTC (`2026-11-20T10:04Z`).
+    pub minute: String,
+}
+
+/// The minute with the most responses of one status.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Peak {
+    /// The minute, RFC 3339 UTC.
+    pub minute: String,
+    /// Responses of the status in that minute.
+    pub count: u64,
+    /// All requests in that minute.
+    pub requests: u64,
+}
+
+/// The `pressure` section.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PressureReport {
+    /// Records with HTTP 429.
+    pub rate_limited: u64,
+    /// Records with HTTP 412.
+    pub client_id_failed: u64,
+    /// 429s as a share of records (0..1).
+    pub rate_limited_share: f64,
+    /// 412s as a share of records (0..1).
+    pub client_id_failed_share: f64,
+    /// Per provider.
+    pub by_provider: Vec<Named<ProviderKey>>,
+    /// Top N clients by requests, then `other`.
+    pub by_client: Vec<Named<ClientKey>>,
+    /// Top N endpoints by requests, then `other`.
+    pub by_endpoint: Vec<Named<EndpointKey>>,
+    /// Every minute with records (records without a timestamp are not in it).
+    pub per_minute: Vec<Named<MinuteKey>>,
+    /// The minute with the most 429s and the one with the most 412s.
+    pub peak_minute: BTreeMap<String, Option<Peak>>,
 }
 
 impl Report {
-    /// Renders the report of a summary.
-    pub fn from_summary(s: &Summary) -> Report {
+    /// Renders the report of a summary, resolving chains still open at its edges.
+    pub fn from_summary(s: &Summary, opts: ReportOptions) -> Report {
+        let s = &s.finalized();
         let mut groups: Vec<Group> = s
             .groups
             .iter()
@@ -122,7 +284,173 @@ impl Report {
             malformed_sample: s.malformed_sample.clone(),
             malformed_by_reason: s.malformed_by_reason.clone(),
             inputs: s.inputs.clone(),
+            retries: retries(s, opts),
+            pressure: pressure(s, opts),
+            latency_ms: s
+                .latency
+                .iter()
+                .filter_map(|(p, l)| Some((p.clone(), l.quantiles()?)))
+                .collect(),
         }
+    }
+}
+
+fn retries(s: &Summary, opts: ReportOptions) -> Retries {
+    let r = &s.retries;
+    let mut worst: Vec<ClientRetries> = s
+        .clients
+        .iter()
+        .filter(|(_, c)| c.retries.bad() > 0)
+        .map(|(name, c)| ClientRetries {
+            client_id: name.clone(),
+            retries: c.retries,
+        })
+        .collect();
+    worst.sort_by(|a, b| {
+        b.retries
+            .bad()
+            .cmp(&a.retries.bad())
+            .then_with(|| b.retries.total.cmp(&a.retries.total))
+            .then_with(|| a.client_id.cmp(&b.client_id))
+    });
+    worst.truncate(opts.top);
+    Retries {
+        total: r.total,
+        wasted: r.wasted,
+        early: r.early,
+        over_limit: r.over_limit,
+        post_after_429: r.post_after_429,
+        ok: r.ok,
+        unlinked: r.unlinked,
+        chains: s.chains.chains,
+        recovered: s.chains.recovered,
+        abandoned: s.chains.abandoned,
+        by_provider: s.retries_by_provider.clone(),
+        worst_clients: worst,
+    }
+}
+
+fn share(part: u64, whole: u64) -> f64 {
+    if whole == 0 {
+        0.0
+    } else {
+        part as f64 / whole as f64
+    }
+}
+
+/// Splits `items` into the `n` with most requests (ties in their given order, which is
+/// sorted by name) and the rest.
+fn split_top<T>(mut items: Vec<T>, n: usize, requests: impl Fn(&T) -> u64) -> (Vec<T>, Vec<T>) {
+    items.sort_by_key(|t| std::cmp::Reverse(requests(t)));
+    let rest = items.split_off(n.min(items.len()));
+    (items, rest)
+}
+
+fn pressure(s: &Summary, opts: ReportOptions) -> PressureReport {
+    let total: Pressure = s.providers.values().fold(Pressure::default(), |mut a, p| {
+        a.add(p);
+        a
+    });
+    let by_provider = s
+        .providers
+        .iter()
+        .map(|(p, c)| Named {
+            key: ProviderKey {
+                provider: p.clone(),
+            },
+            slice: c.into(),
+        })
+        .collect();
+    let clients: Vec<(&String, &ClientStats)> = s.clients.iter().collect();
+    let (top, rest) = split_top(clients, opts.top, |(_, c)| c.pressure.requests);
+    let mut by_client: Vec<Named<ClientKey>> = top
+        .into_iter()
+        .map(|(name, c)| Named {
+            key: ClientKey {
+                client_id: name.clone(),
+            },
+            slice: (&c.pressure).into(),
+        })
+        .collect();
+    if !rest.is_empty() {
+        let mut other = Pressure::default();
+        rest.iter().for_each(|(_, c)| other.add(&c.pressure));
+        by_client.push(Named {
+            key: ClientKey {
+                client_id: "other".to_owned(),
+            },
+            slice: (&other).into(),
+        });
+    }
+
+    let endpoints: Vec<&EndpointStats> = s.endpoints.iter().collect();
+    let (top, rest) = split_top(endpoints, opts.top, |e| e.pressure.requests);
+    let mut by_endpoint: Vec<Named<EndpointKey>> = top
+        .into_iter()
+        .map(|e| Named {
+            key: EndpointKey {
+                provider: e.provider.clone(),
+                endpoint: e.endpoint.clone(),
+                latency_ms: e.latency.quantiles(),
+            },
+            slice: (&e.pressure).into(),
+        })
+        .collect();
+    if !rest.is_empty() {
+        let mut other = Pressure::default();
+        let mut latency = Latency::default();
+        for e in &rest {
+            other.add(&e.pressure);
+            latency.merge(&e.latency);
+        }
+        by_endpoint.push(Named {
+            key: EndpointKey {
+                provider: "other".to_owned(),
+                endpoint: "other".to_owned(),
+                latency_ms: latency.quantiles(),
+            },
+            slice: (&other).into(),
+        });
+    }
+    let per_minute: Vec<Named<MinuteKey>> = s
+        .minutes
+        .iter()
+        .map(|m| Named {
+            key: MinuteKey {
+                minute: format_minute(m.minute * 1000),
+            },
+            slice: (&m.pressure).into(),
+        })
+        .collect();
+    let peak = |f: fn(&Pressure) -> u64| {
+        s.minutes
+            .iter()
+            .filter(|m| f(&m.pressure) > 0)
+            // Most responses; the earliest minute wins a tie.
+            .max_by(|a, b| {
+                f(&a.pressure)
+                    .cmp(&f(&b.pressure))
+                    .then_with(|| b.minute.cmp(&a.minute))
+            })
+            .map(|m| Peak {
+                minute: format_minute(m.minute * 1000),
+                count: f(&m.pressure),
+                requests: m.pressure.requests,
+            })
+    };
+    let mut peak_minute = BTreeMap::new();
+    peak_minute.insert("429".to_owned(), peak(|p| p.rate_limited));
+    peak_minute.insert("412".to_owned(), peak(|p| p.client_id_failed));
+    PressureReport {
+        rate_limited: total.rate_limited,
+        client_id_failed: total.client_id_failed,
+        rate_limited_share: share(total.rate_limited, total.requests),
+        client_id_failed_share: share(total.client_id_failed, total.requests),
+        by_provider,
+        by_client,
+        by_endpoint,
+        per_minute,
+        peak_minute,
     }
 }
 

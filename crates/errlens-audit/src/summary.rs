@@ -5,6 +5,8 @@
 //! ([`Summary::merge`]). `errlens report --emit-summary` writes one; `errlens merge`
 //! combines them.
 
+use crate::chains::{ChainCounts, ChainState, ClientSink, OpenChain, RetryCounts};
+use crate::latency::Latency;
 use errlens_parse::Provider;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -72,6 +74,67 @@ pub struct InputStats {
     pub error: Option<String>,
 }
 
+/// Requests and rate-limit pressure of one slice (a provider, client or minute).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Pressure {
+    /// Records.
+    pub requests: u64,
+    /// Records with HTTP status 429.
+    pub rate_limited: u64,
+    /// Records with HTTP status 412 (Simkl: client_id failed).
+    pub client_id_failed: u64,
+}
+
+impl Pressure {
+    /// Counts one record with HTTP status `status`.
+    pub fn count(&mut self, status: u16) {
+        self.requests += 1;
+        self.rate_limited += u64::from(status == 429);
+        self.client_id_failed += u64::from(status == 412);
+    }
+
+    /// Adds `o` into `self`.
+    pub fn add(&mut self, o: &Pressure) {
+        self.requests += o.requests;
+        self.rate_limited += o.rate_limited;
+        self.client_id_failed += o.client_id_failed;
+    }
+}
+
+/// Everything counted per client id.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ClientStats {
+    /// Requests and pressure.
+    #[serde(flatten)]
+    pub pressure: Pressure,
+    /// Retries by this client and their judgements.
+    pub retries: RetryCounts,
+}
+
+/// Everything counted per endpoint.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct EndpointStats {
+    /// Provider name.
+    pub provider: String,
+    /// Templated path (`/3/movie/:id`).
+    pub endpoint: String,
+    /// Requests and pressure.
+    #[serde(flatten)]
+    pub pressure: Pressure,
+    /// Latency distribution.
+    pub latency: Latency,
+}
+
+/// Requests and pressure in one minute.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MinuteStats {
+    /// Start of the minute, Unix seconds.
+    pub minute: i64,
+    /// Requests and pressure.
+    #[serde(flatten)]
+    pub pressure: Pressure,
+}
+
 /// The full aggregate state of an audit.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Summary {
@@ -102,6 +165,25 @@ pub struct Summary {
     pub malformed_sample_cap: usize,
     /// Per-input read statistics, in input order.
     pub inputs: Vec<InputStats>,
+    /// Finished retries and their judgements (open chains at the edges are in
+    /// `chain_state`).
+    pub retries: RetryCounts,
+    /// Retries per provider.
+    pub retries_by_provider: BTreeMap<String, RetryCounts>,
+    /// Finished retry chains.
+    pub chains: ChainCounts,
+    /// Pressure per provider.
+    pub providers: BTreeMap<String, Pressure>,
+    /// Per client id (`""` when none was logged).
+    pub clients: BTreeMap<String, ClientStats>,
+    /// Per (provider, endpoint), sorted.
+    pub endpoints: Vec<EndpointStats>,
+    /// Per minute, sorted.
+    pub minutes: Vec<MinuteStats>,
+    /// Latency per provider.
+    pub latency: BTreeMap<String, Latency>,
+    /// Retry chains still open at either edge of the input, for exact merging.
+    pub chain_state: ChainState,
 }
 
 impl Default for Summary {
@@ -120,6 +202,18 @@ impl Default for Summary {
             malformed_sample: Vec::new(),
             malformed_sample_cap: 10,
             inputs: Vec::new(),
+            retries: RetryCounts::default(),
+            retries_by_provider: BTreeMap::new(),
+            chains: ChainCounts::default(),
+            providers: BTreeMap::new(),
+            clients: BTreeMap::new(),
+            endpoints: Vec::new(),
+            minutes: Vec::new(),
+            latency: BTreeMap::new(),
+            chain_state: ChainState {
+                window_ms: 60_000,
+                ..ChainState::default()
+            },
         }
     }
 }
@@ -162,7 +256,127 @@ impl Summary {
         self.malformed_sample
             .extend(other.malformed_sample.iter().take(room).cloned());
         self.inputs.extend(other.inputs.iter().cloned());
+        self.retries.add(&other.retries);
+        for (p, r) in &other.retries_by_provider {
+            self.retries_by_provider
+                .entry(p.clone())
+                .or_default()
+                .add(r);
+        }
+        self.chains.add(&other.chains);
+        for (p, c) in &other.providers {
+            self.providers.entry(p.clone()).or_default().add(c);
+        }
+        for (name, c) in &other.clients {
+            let mine = self.clients.entry(name.clone()).or_default();
+            mine.pressure.add(&c.pressure);
+            mine.retries.add(&c.retries);
+        }
+        self.endpoints = merge_sorted(
+            std::mem::take(&mut self.endpoints),
+            &other.endpoints,
+            |e| (e.provider.clone(), e.endpoint.clone()),
+            |a, b| {
+                a.pressure.add(&b.pressure);
+                a.latency.merge(&b.latency);
+            },
+        );
+        self.minutes = merge_sorted(
+            std::mem::take(&mut self.minutes),
+            &other.minutes,
+            |m| m.minute,
+            |a, b| a.pressure.add(&b.pressure),
+        );
+        for (p, l) in &other.latency {
+            self.latency.entry(p.clone()).or_default().merge(l);
+        }
+        let mut sink = SummarySink {
+            retries: &mut self.retries,
+            by_provider: &mut self.retries_by_provider,
+            chains: &mut self.chains,
+            clients: &mut self.clients,
+        };
+        self.chain_state.merge(other.chain_state.clone(), &mut sink);
     }
+
+    /// Resolves the chains still open at the edges (as if nothing came before or
+    /// after), giving the final retry and chain counts. The report is rendered from
+    /// this.
+    pub fn finalized(&self) -> Summary {
+        let mut s = self.clone();
+        let state = std::mem::take(&mut s.chain_state);
+        let mut sink = SummarySink {
+            retries: &mut s.retries,
+            by_provider: &mut s.retries_by_provider,
+            chains: &mut s.chains,
+            clients: &mut s.clients,
+        };
+        state.finish(&mut sink);
+        s.chain_state.window_ms = state.window_ms;
+        s
+    }
+}
+
+/// Counts chain outcomes resolved at a merge or at the end into a summary.
+struct SummarySink<'a> {
+    retries: &'a mut RetryCounts,
+    by_provider: &'a mut BTreeMap<String, RetryCounts>,
+    chains: &'a mut ChainCounts,
+    clients: &'a mut BTreeMap<String, ClientStats>,
+}
+
+impl ClientSink for SummarySink<'_> {
+    fn retry(&mut self, client: &str, provider: u8, judged: &RetryCounts) {
+        self.retries.add(judged);
+        let p = Provider::ALL[usize::from(provider).min(2)].as_str();
+        self.by_provider
+            .entry(p.to_owned())
+            .or_default()
+            .add(judged);
+        self.clients
+            .entry(client.to_owned())
+            .or_default()
+            .retries
+            .add(judged);
+    }
+
+    fn chain(&mut self, chain: &OpenChain) {
+        count_chain(self.chains, chain);
+    }
+}
+
+/// Counts a finished chain (only chains with at least one retry count).
+pub(crate) fn count_chain(c: &mut ChainCounts, chain: &OpenChain) {
+    if chain.retries > 0 {
+        c.chains += 1;
+        if chain.last.failure {
+            c.abandoned += 1;
+        } else {
+            c.recovered += 1;
+        }
+    }
+}
+
+/// Merges two vectors sorted by `key`, combining equal keys with `combine`.
+fn merge_sorted<T: Clone, K: Ord>(
+    a: Vec<T>,
+    b: &[T],
+    key: impl Fn(&T) -> K,
+    combine: impl Fn(&mut T, &T),
+) -> Vec<T> {
+    let mut out = Vec::with_capacity(a.len() + b.len());
+    let mut bi = b.iter().peekable();
+    for mut x in a {
+        while let Some(y) = bi.next_if(|y| key(y) < key(&x)) {
+            out.push(y.clone());
+        }
+        while let Some(y) = bi.next_if(|y| key(y) == key(&x)) {
+            combine(&mut x, y);
+        }
+        out.push(x);
+    }
+    out.extend(bi.cloned());
+    out
 }
 
 fn add_maps<K: Ord + Clone>(into: &mut BTreeMap<K, u64>, from: &BTreeMap<K, u64>) {

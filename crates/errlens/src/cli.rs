@@ -29,6 +29,31 @@ pub enum Command {
     Explain(ExplainArgs),
     /// Print the Simkl and TMDB classification tables.
     Tables(TablesArgs),
+    /// Write a synthetic request log (for benchmarks and tests).
+    #[command(hide = true)]
+    Gen(GenArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct GenArgs {
+    /// Lines to write.
+    #[arg(long, default_value_t = 100_000)]
+    pub lines: u64,
+    /// PRNG seed: the same seed gives the same log.
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    /// Malformed or blank lines per thousand.
+    #[arg(long, default_value_t = 0)]
+    pub garbage_per_mille: u32,
+    /// Leave out the `attempt` field, so retries must be inferred.
+    #[arg(long)]
+    pub no_attempt: bool,
+    /// Mean gap between requests, milliseconds.
+    #[arg(long, default_value_t = 20)]
+    pub mean_gap_ms: u32,
+    /// Write to FILE instead of standard output.
+    #[arg(short, long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
 }
 
 /// Report output formats.
@@ -59,13 +84,49 @@ pub struct ReportArgs {
     #[arg(short, long, value_name = "FILE")]
     pub output: Option<PathBuf>,
 
-    /// Also write the full aggregate state to FILE, for `errlens merge`.
+    /// Also write the full aggregate state to FILE, for `errlens merge`. The input may
+    /// then be any shard of a larger log: retry chains that cross shard boundaries are
+    /// resolved when the summaries are merged in log order.
     #[arg(long, value_name = "FILE")]
     pub emit_summary: Option<PathBuf>,
 
     /// How many malformed lines to list (all are counted).
     #[arg(long, value_name = "N", default_value_t = 10)]
     pub malformed_sample: usize,
+
+    /// Without an `attempt` field, a request repeating the same (client_id, method,
+    /// URL) this soon after a failed one counts as a retry. Seconds, or with a unit:
+    /// 500ms, 90s, 2m.
+    #[arg(long, value_name = "DURATION", default_value = "60s", value_parser = parse_duration_ms)]
+    pub retry_window: i64,
+
+    /// How many clients and endpoints to list before folding the rest into `other`.
+    #[arg(long, value_name = "N", default_value_t = 10)]
+    pub top: usize,
+}
+
+/// Parses `90`, `90s`, `500ms`, `2m` or `1h` to milliseconds.
+pub fn parse_duration_ms(s: &str) -> Result<i64, String> {
+    let s = s.trim();
+    let split = s
+        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .unwrap_or(s.len());
+    let (num, unit) = s.split_at(split);
+    let n: f64 = num
+        .parse()
+        .map_err(|_| format!("{s:?} is not a duration (try 60s, 500ms, 2m)"))?;
+    let scale = match unit.trim() {
+        "" | "s" => 1_000.0,
+        "ms" => 1.0,
+        "m" | "min" => 60_000.0,
+        "h" => 3_600_000.0,
+        u => return Err(format!("unknown unit {u:?} (use ms, s, m or h)")),
+    };
+    let ms = n * scale;
+    if !(1.0..=86_400_000.0).contains(&ms) {
+        return Err("the window must be between 1ms and 24h".to_owned());
+    }
+    Ok(ms.round() as i64)
 }
 
 #[derive(Debug, Args)]
@@ -81,6 +142,10 @@ pub struct MergeArgs {
     /// Write the report to FILE instead of standard output.
     #[arg(short, long, value_name = "FILE")]
     pub output: Option<PathBuf>,
+
+    /// How many clients and endpoints to list before folding the rest into `other`.
+    #[arg(long, value_name = "N", default_value_t = 10)]
+    pub top: usize,
 }
 
 /// Providers with a table.
@@ -130,5 +195,17 @@ mod tests {
     #[test]
     fn clap_definition_is_consistent() {
         Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn durations() {
+        assert_eq!(parse_duration_ms("60"), Ok(60_000));
+        assert_eq!(parse_duration_ms("60s"), Ok(60_000));
+        assert_eq!(parse_duration_ms("500ms"), Ok(500));
+        assert_eq!(parse_duration_ms("2m"), Ok(120_000));
+        assert_eq!(parse_duration_ms("1.5s"), Ok(1_500));
+        assert!(parse_duration_ms("soon").is_err());
+        assert!(parse_duration_ms("5d").is_err());
+        assert!(parse_duration_ms("0").is_err());
     }
 }

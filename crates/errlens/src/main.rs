@@ -33,6 +33,7 @@ fn run() -> anyhow::Result<ExitCode> {
         cli::Command::Merge(a) => cmd::report::merge(a)?,
         cli::Command::Explain(a) => cmd::explain::run(a)?,
         cli::Command::Tables(a) => cmd::tables::run(a)?,
+        cli::Command::Gen(a) => cmd::gen::run(a)?,
     };
     Ok(match outcome {
         cmd::Outcome::Ok => ExitCode::SUCCESS,

@@ -300,3 +300,109 @@ fn closed_pipe_is_not_an_error() {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+#[test]
+fn emit_summary_and_merge_equal_one_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("all.jsonl");
+    errlens()
+        .args([
+            "gen",
+            "--lines",
+            "9000",
+            "--seed",
+            "4",
+            "--no-attempt",
+            "--garbage-per-mille",
+            "5",
+            "-o",
+        ])
+        .arg(&log)
+        .assert()
+        .success();
+    let text = std::fs::read_to_string(&log).unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    let mut summaries = Vec::new();
+    for (i, part) in lines.chunks(3000).enumerate() {
+        let shard = dir.path().join(format!("shard{i}.jsonl"));
+        std::fs::write(&shard, part.join("\n") + "\n").unwrap();
+        let summary = dir.path().join(format!("shard{i}.summary.json"));
+        errlens()
+            .arg("report")
+            .arg(&shard)
+            .arg("--emit-summary")
+            .arg(&summary)
+            .args(["-o", "/dev/null"])
+            .assert()
+            .success();
+        summaries.push(summary);
+    }
+    let merged = errlens()
+        .arg("merge")
+        .args(&summaries)
+        .args(["-f", "json"])
+        .output()
+        .unwrap();
+    assert!(merged.status.success());
+    let mut merged: Value = serde_json::from_slice(&merged.stdout).unwrap();
+    let mut single = json_report(&[log.to_str().unwrap()]);
+    for v in [&mut merged, &mut single] {
+        v.as_object_mut().unwrap().remove("inputs");
+        v.as_object_mut().unwrap().remove("malformed_sample");
+    }
+    assert_eq!(merged, single);
+    assert!(single["retries"]["total"].as_u64().unwrap() > 0);
+
+    // A file that is not a summary is a clear error.
+    errlens()
+        .arg("merge")
+        .arg(&log)
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("not an errlens summary"));
+}
+
+#[test]
+fn report_has_retry_pressure_and_latency_sections() {
+    let r = json_report(&[SAMPLE]);
+    for k in [
+        "total",
+        "wasted",
+        "early",
+        "over_limit",
+        "post_after_429",
+        "chains",
+        "recovered",
+        "abandoned",
+    ] {
+        assert!(r["retries"][k].is_u64(), "retries.{k}");
+    }
+    for k in [
+        "rate_limited",
+        "client_id_failed",
+        "by_client",
+        "by_endpoint",
+        "per_minute",
+    ] {
+        assert!(!r["pressure"][k].is_null(), "pressure.{k}");
+    }
+    let c = &r["pressure"]["by_client"][0];
+    assert!(
+        c["client_id"].is_string()
+            && c["requests"].is_u64()
+            && c["429"].is_u64()
+            && c["412"].is_u64()
+    );
+    let m = &r["pressure"]["per_minute"][0];
+    assert!(m["minute"].is_string() && m["429"].is_u64());
+    for k in ["p50", "p90", "p99", "max"] {
+        assert!(r["latency_ms"]["simkl"][k].is_f64(), "latency_ms.simkl.{k}");
+    }
+    errlens()
+        .args(["report", SAMPLE])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("Retry hygiene"))
+        .stdout(predicate::str::contains("Rate-limit pressure"))
+        .stdout(predicate::str::contains("Latency"));
+}

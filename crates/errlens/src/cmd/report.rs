@@ -4,7 +4,7 @@ use super::Outcome;
 use crate::cli::{Format, MergeArgs, ReportArgs};
 use crate::{output, render};
 use anyhow::{bail, Context};
-use errlens_audit::{AuditConfig, Auditor, Report, Summary};
+use errlens_audit::{AuditConfig, Auditor, Report, ReportOptions, Summary};
 use std::io::IsTerminal;
 use std::path::Path;
 
@@ -22,6 +22,8 @@ pub fn run(args: ReportArgs) -> anyhow::Result<Outcome> {
     }
     let mut auditor = Auditor::new(AuditConfig {
         malformed_sample: args.malformed_sample,
+        retry_window_ms: args.retry_window,
+        mergeable_chains: args.emit_summary.is_some(),
         ..AuditConfig::default()
     });
     let mut failed = false;
@@ -45,7 +47,8 @@ pub fn run(args: ReportArgs) -> anyhow::Result<Outcome> {
         std::fs::write(path, summary.to_json())
             .with_context(|| format!("cannot write summary {}", path.display()))?;
     }
-    emit(&summary, args.format, args.output.as_deref())?;
+    let opts = ReportOptions { top: args.top };
+    emit(&summary, opts, args.format, args.output.as_deref())?;
     Ok(if failed {
         Outcome::InputErrors
     } else {
@@ -66,12 +69,18 @@ pub fn merge(args: MergeArgs) -> anyhow::Result<Outcome> {
         }
     }
     let summary = merged.expect("clap requires at least one summary");
-    emit(&summary, args.format, args.output.as_deref())?;
+    let opts = ReportOptions { top: args.top };
+    emit(&summary, opts, args.format, args.output.as_deref())?;
     Ok(Outcome::Ok)
 }
 
-fn emit(summary: &Summary, format: Format, out: Option<&Path>) -> anyhow::Result<()> {
-    let report = Report::from_summary(summary);
+fn emit(
+    summary: &Summary,
+    opts: ReportOptions,
+    format: Format,
+    out: Option<&Path>,
+) -> anyhow::Result<()> {
+    let report = Report::from_summary(summary, opts);
     let text = match format {
         Format::Table => render::table::report(&report),
         Format::Json => {

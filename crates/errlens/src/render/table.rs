@@ -92,6 +92,12 @@ pub fn sections(r: &Report) -> Vec<TextTable> {
         out.push(t);
     }
 
+    out.extend(retry_sections(r));
+    out.extend(pressure_sections(r));
+    if let Some(t) = latency_section(r) {
+        out.push(t);
+    }
+
     let bad_inputs: Vec<_> = r.inputs.iter().filter(|i| i.error.is_some()).collect();
     if !bad_inputs.is_empty() {
         let mut t = TextTable::new(&["input", "lines read", "error"]);
@@ -160,4 +166,207 @@ fn provider_rank(p: &str) -> usize {
         .iter()
         .position(|x| *x == p)
         .unwrap_or(3)
+}
+
+fn client_cell(c: &str) -> String {
+    if c.is_empty() {
+        "(no client_id)".to_owned()
+    } else {
+        c.to_owned()
+    }
+}
+
+fn retry_sections(r: &Report) -> Vec<TextTable> {
+    let x = &r.retries;
+    if x.total == 0 {
+        return Vec::new();
+    }
+    let mut t = TextTable::new(&["judgement", "retries", "share", "meaning"]);
+    t.title = Some(format!(
+        "Retry hygiene: {} retries in {} chains ({} recovered, {} abandoned)",
+        thousands(x.total),
+        thousands(x.chains),
+        thousands(x.recovered),
+        thousands(x.abandoned)
+    ));
+    t.right = vec![1, 2];
+    for (name, n, meaning) in [
+        (
+            "wasted",
+            x.wasted,
+            "retried a deterministic error: cannot succeed",
+        ),
+        (
+            "early",
+            x.early,
+            "sooner than backoff (1,2,4,8,16 s) or Retry-After",
+        ),
+        ("over_limit", x.over_limit, "beyond attempt 6"),
+        (
+            "post_after_429",
+            x.post_after_429,
+            "POST retried after a Simkl 429: extends the block",
+        ),
+        ("ok", x.ok, "no fault found"),
+        ("unlinked", x.unlinked, "previous attempt not in the log"),
+    ] {
+        if n > 0 || name != "unlinked" {
+            t.rows.push(vec![
+                name.into(),
+                thousands(n),
+                percent(n, x.total),
+                meaning.into(),
+            ]);
+        }
+    }
+    let mut out = vec![t];
+    if !x.worst_clients.is_empty() {
+        let mut w = TextTable::new(&[
+            "client_id",
+            "retries",
+            "wasted",
+            "early",
+            "over_limit",
+            "post_after_429",
+        ]);
+        w.title = Some("Clients with faulty retries (worst first)".into());
+        w.right = vec![1, 2, 3, 4, 5];
+        for c in &x.worst_clients {
+            let k = &c.retries;
+            w.rows.push(vec![
+                client_cell(&c.client_id),
+                thousands(k.total),
+                thousands(k.wasted),
+                thousands(k.early),
+                thousands(k.over_limit),
+                thousands(k.post_after_429),
+            ]);
+        }
+        out.push(w);
+    }
+    out
+}
+
+fn pressure_sections(r: &Report) -> Vec<TextTable> {
+    let p = &r.pressure;
+    let mut out = Vec::new();
+    let mut t = TextTable::new(&[
+        "provider",
+        "requests",
+        "429",
+        "429 share",
+        "412",
+        "412 share",
+    ]);
+    t.title = Some(format!(
+        "Rate-limit pressure: {} × 429 ({:.2}%), {} × 412 ({:.2}%)",
+        thousands(p.rate_limited),
+        p.rate_limited_share * 100.0,
+        thousands(p.client_id_failed),
+        p.client_id_failed_share * 100.0
+    ));
+    t.right = vec![1, 2, 3, 4, 5];
+    for row in &p.by_provider {
+        let s = &row.slice;
+        t.rows.push(vec![
+            row.key.provider.clone(),
+            thousands(s.requests),
+            thousands(s.r429),
+            percent(s.r429, s.requests),
+            thousands(s.r412),
+            percent(s.r412, s.requests),
+        ]);
+    }
+    if t.rows.is_empty() {
+        return out;
+    }
+    out.push(t);
+
+    let mut pk = TextTable::new(&["status", "peak minute (UTC)", "count", "requests", "share"]);
+    pk.title = Some("Peak minutes".into());
+    pk.right = vec![2, 3, 4];
+    for (status, peak) in &p.peak_minute {
+        if let Some(m) = peak {
+            pk.rows.push(vec![
+                status.clone(),
+                m.minute.clone(),
+                thousands(m.count),
+                thousands(m.requests),
+                percent(m.count, m.requests),
+            ]);
+        }
+    }
+    if !pk.rows.is_empty() {
+        out.push(pk);
+    }
+
+    if p.rate_limited + p.client_id_failed > 0 {
+        let mut c = TextTable::new(&[
+            "client_id",
+            "requests",
+            "429",
+            "429 share",
+            "412",
+            "412 share",
+        ]);
+        c.title = Some("Top clients by requests".into());
+        c.right = vec![1, 2, 3, 4, 5];
+        for row in &p.by_client {
+            let s = &row.slice;
+            c.rows.push(vec![
+                client_cell(&row.key.client_id),
+                thousands(s.requests),
+                thousands(s.r429),
+                percent(s.r429, s.requests),
+                thousands(s.r412),
+                percent(s.r412, s.requests),
+            ]);
+        }
+        out.push(c);
+    }
+
+    let mut e = TextTable::new(&[
+        "provider", "endpoint", "requests", "429", "412", "p50 ms", "p99 ms",
+    ]);
+    e.title = Some("Top endpoints by requests".into());
+    e.right = vec![2, 3, 4, 5, 6];
+    for row in &p.by_endpoint {
+        let s = &row.slice;
+        let q = row.key.latency_ms;
+        e.rows.push(vec![
+            row.key.provider.clone(),
+            row.key.endpoint.clone(),
+            thousands(s.requests),
+            thousands(s.r429),
+            thousands(s.r412),
+            q.map_or("—".into(), |q| format!("{:.1}", q.p50)),
+            q.map_or("—".into(), |q| format!("{:.1}", q.p99)),
+        ]);
+    }
+    if !e.rows.is_empty() {
+        out.push(e);
+    }
+    out
+}
+
+fn latency_section(r: &Report) -> Option<TextTable> {
+    if r.latency_ms.is_empty() {
+        return None;
+    }
+    let mut t = TextTable::new(&[
+        "provider", "requests", "p50 ms", "p90 ms", "p99 ms", "max ms",
+    ]);
+    t.title = Some("Latency".into());
+    t.right = vec![1, 2, 3, 4, 5];
+    for (p, q) in &r.latency_ms {
+        t.rows.push(vec![
+            p.clone(),
+            thousands(q.count),
+            format!("{:.1}", q.p50),
+            format!("{:.1}", q.p90),
+            format!("{:.1}", q.p99),
+            format!("{:.1}", q.max),
+        ]);
+    }
+    Some(t)
 }

@@ -1,0 +1,576 @@
+//! Retry chains: linking the attempts of one logical request and judging each retry.
+//!
+//! Attempts are linked by key (client_id, method, URL). With an `attempt` field,
+//! attempt n follows the latest earlier attempt of the key; without one, a request that
+//! arrives within the retry window after a *failed* attempt of the same key is a retry.
+//! Each retry is judged against the attempt before it (wasted, early, over_limit,
+//! post_after_429; `ok` when none applies).
+//!
+//! The tracker is a per-key state machine built to merge exactly. A shard cannot know
+//! what happened to a key before its first line, so each key's first events are kept as
+//! an unresolved *prefix* until an event arrives whose meaning cannot depend on earlier
+//! history (an `attempt` of 1, a request after a local success, or a gap longer than the
+//! window). The shard also exports each key's open *tail* state. Merging two adjacent
+//! shards replays the right one's prefixes on the left one's tails, so a merged summary
+//! judges chains exactly as one pass would (for time-ordered logs; see
+//! `docs/report-schema.md` for the limits). A single pass is the same machine with no
+//! prior state.
+
+use errlens_parse::Provider;
+use serde::{Deserialize, Serialize};
+use std::collections::{BTreeMap, HashMap};
+
+/// Waits recommended before attempts 2..6 (Simkl's schedule), in milliseconds.
+const BACKOFF_MS: [i64; 5] = [1_000, 2_000, 4_000, 8_000, 16_000];
+/// Attempts above this are over the limit (more than 5 retries).
+pub const MAX_ATTEMPTS: u32 = 6;
+/// A chain state is kept at most this long after its last attempt, whatever
+/// `Retry-After` said, so memory stays bounded.
+pub const MAX_HORIZON_MS: i64 = 3_600_000;
+/// Out-of-order tolerance: states are swept this long after they could last link.
+const SWEEP_SLACK_MS: i64 = 60_000;
+/// Events kept in one key's unresolved prefix before it is resolved as if it had no
+/// history (a client retrying one URL forever across a shard boundary).
+const MAX_PREFIX: usize = 32;
+
+/// One attempt, reduced to what chain judgement needs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Event {
+    /// Request time, Unix ms.
+    pub ts: Option<i64>,
+    /// Logged attempt number.
+    pub attempt: Option<u32>,
+    /// Failed.
+    pub failure: bool,
+    /// Failed with a retryable error.
+    pub retryable: bool,
+    /// A Simkl 429.
+    pub simkl_429: bool,
+    /// An HTTP POST.
+    pub post: bool,
+    /// The response's Retry-After, ms.
+    pub retry_after_ms: Option<i64>,
+    /// Provider, as an index into [`Provider::ALL`].
+    pub provider: u8,
+}
+
+impl Event {
+    /// How long after this attempt a later one can still be linked to it.
+    fn horizon_ms(&self, window_ms: i64) -> i64 {
+        window_ms
+            .max(self.retry_after_ms.unwrap_or(0))
+            .min(MAX_HORIZON_MS.max(window_ms))
+    }
+}
+
+/// Counts of retries and their judgements.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RetryCounts {
+    /// Retries (attempt > 1, or inferred).
+    pub total: u64,
+    /// Retries after a deterministic (non-retryable) failure.
+    pub wasted: u64,
+    /// Retries sooner than the backoff schedule or Retry-After allowed.
+    pub early: u64,
+    /// Retries beyond the 6th attempt.
+    pub over_limit: u64,
+    /// POSTs retried after a Simkl 429 (which extends Simkl's block).
+    pub post_after_429: u64,
+    /// Retries with no fault found.
+    pub ok: u64,
+    /// Retries whose previous attempt is not in the log (only over_limit was judged).
+    pub unlinked: u64,
+}
+
+impl RetryCounts {
+    /// Adds `o` into `self`.
+    pub fn add(&mut self, o: &RetryCounts) {
+        self.total += o.total;
+        self.wasted += o.wasted;
+        self.early += o.early;
+        self.over_limit += o.over_limit;
+        self.post_after_429 += o.post_after_429;
+        self.ok += o.ok;
+        self.unlinked += o.unlinked;
+    }
+
+    /// Retries with at least one fault.
+    pub fn bad(&self) -> u64 {
+        self.total - self.ok - self.unlinked
+    }
+}
+
+/// Counts of finished chains (logical requests that had at least one retry).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ChainCounts {
+    /// Chains with at least one retry.
+    pub chains: u64,
+    /// Chains whose last attempt succeeded.
+    pub recovered: u64,
+    /// Chains whose last attempt failed.
+    pub abandoned: u64,
+}
+
+impl ChainCounts {
+    /// Adds `o` into `self`.
+    pub fn add(&mut self, o: &ChainCounts) {
+        self.chains += o.chains;
+        self.recovered += o.recovered;
+        self.abandoned += o.abandoned;
+    }
+}
+
+/// The open chain of one key: its latest attempt and where it stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OpenChain {
+    /// The latest attempt.
+    pub last: Event,
+    /// Its position in the chain (1 = first attempt).
+    pub position: u32,
+    /// Retries in the chain so far.
+    pub retries: u32,
+}
+
+/// Where the outcome of a judged retry or a closed chain is counted.
+pub trait Sink {
+    /// Counts one retry of `provider` by the key's client.
+    fn retry(&mut self, provider: u8, judged: &RetryCounts);
+    /// Counts one finished chain.
+    fn chain(&mut self, chain: &OpenChain);
+}
+
+/// Judges `ev` given the key's open chain, returning the new open chain. Closes (counts)
+/// the previous chain when `ev` starts a new one. The single state-transition function
+/// used by both single passes and merges.
+pub fn step(prev: Option<OpenChain>, ev: Event, window_ms: i64, sink: &mut impl Sink) -> OpenChain {
+    let linked = prev.filter(|p| match (p.last.ts, ev.ts) {
+        (Some(a), Some(b)) => b - a <= p.last.horizon_ms(window_ms),
+        // Without both timestamps the gap is unknown: adjacent attempts are linked.
+        _ => true,
+    });
+    let continues = match (ev.attempt, linked) {
+        (Some(a), _) if a <= 1 => None,
+        (Some(a), Some(p)) if p.position < a => Some(p),
+        (Some(_), _) => None,
+        (None, Some(p)) if p.last.failure => Some(p),
+        (None, _) => None,
+    };
+    let position = match (ev.attempt, continues) {
+        (Some(a), _) => a.max(1),
+        (None, Some(p)) => p.position + 1,
+        (None, None) => 1,
+    };
+    let is_retry = position > 1;
+    if let Some(p) = prev {
+        if continues.is_none() {
+            sink.chain(&p);
+        }
+    }
+    if is_retry {
+        let mut j = RetryCounts {
+            total: 1,
+            over_limit: u64::from(position > MAX_ATTEMPTS),
+            ..RetryCounts::default()
+        };
+        match continues {
+            Some(p) => {
+                j.wasted = u64::from(p.last.failure && !p.last.retryable);
+                j.post_after_429 = u64::from(ev.post && p.last.simkl_429);
+                if let (Some(a), Some(b)) = (p.last.ts, ev.ts) {
+                    let idx = (position.clamp(2, 6) - 2) as usize;
+                    let wait = BACKOFF_MS[idx].max(p.last.retry_after_ms.unwrap_or(0));
+                    j.early = u64::from(b - a < wait);
+                }
+                j.ok = u64::from(j.wasted + j.early + j.over_limit + j.post_after_429 == 0);
+            }
+            None => j.unlinked = 1,
+        }
+        sink.retry(ev.provider, &j);
+    }
+    OpenChain {
+        last: ev,
+        position,
+        retries: continues.map_or(0, |p| p.retries) + u32::from(is_retry),
+    }
+}
+
+/// Whether `ev` starts something whose meaning cannot depend on the key's history
+/// before `local_prev` (the key's previous event in this shard, if any).
+fn independent(local_prev: Option<&Event>, ev: &Event, window_ms: i64) -> bool {
+    if matches!(ev.attempt, Some(a) if a <= 1) {
+        return true;
+    }
+    match local_prev {
+        None => false,
+        Some(p) => {
+            let gap_breaks =
+                matches!((p.ts, ev.ts), (Some(a), Some(b)) if b - a > p.horizon_ms(window_ms));
+            ev.attempt.is_none() && (!p.failure || gap_breaks)
+        }
+    }
+}
+
+/// One key's state in a shard: its unresolved prefix and its open chain.
+#[derive(Debug, Clone, Default)]
+struct Slot {
+    client: u32,
+    prefix: Vec<Event>,
+    open: Option<OpenChain>,
+    /// Whether the prefix is complete (a later event was independent of history).
+    prefix_closed: bool,
+}
+
+/// A key's unresolved prefix, as stored in a summary.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Head {
+    /// Key hash.
+    pub key: u64,
+    /// The key's client id.
+    pub client: String,
+    /// The unresolved events, in order.
+    pub events: Vec<Event>,
+    /// Whether a later event of this key (in [`Tail`]) started independently.
+    pub closed: bool,
+}
+
+/// A key's open chain, as stored in a summary.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Tail {
+    /// Key hash.
+    pub key: u64,
+    /// The key's client id.
+    pub client: String,
+    /// The open chain.
+    pub chain: OpenChain,
+}
+
+/// The chain tracker of one shard.
+#[derive(Debug, Default)]
+pub struct Tracker {
+    window_ms: i64,
+    /// Whether earlier shards may precede this one (so first events stay unresolved).
+    buffer_prefixes: bool,
+    slots: HashMap<u64, Slot>,
+    min_ts: Option<i64>,
+    max_ts: Option<i64>,
+    last_sweep_ts: i64,
+    seq: u64,
+}
+
+impl Tracker {
+    /// A tracker linking inferred retries within `window_ms`. With
+    /// `buffer_prefixes`, the shard may follow another one, so each key's first events
+    /// stay unresolved until a merge or the end; without it, the stream is known to
+    /// start here and nothing is buffered.
+    pub fn new(window_ms: i64, buffer_prefixes: bool) -> Self {
+        Tracker {
+            window_ms,
+            buffer_prefixes,
+            ..Tracker::default()
+        }
+    }
+
+    /// Keys currently held.
+    pub fn live_keys(&self) -> usize {
+        self.slots.len()
+    }
+
+    /// Processes one event of key `key` by client `client`.
+    pub fn push(&mut self, key: u64, client: u32, ev: Event, sink: &mut impl Sink) {
+        self.seq += 1;
+        if let Some(ts) = ev.ts {
+            self.min_ts = Some(self.min_ts.map_or(ts, |m| m.min(ts)));
+            self.max_ts = Some(self.max_ts.map_or(ts, |m| m.max(ts)));
+        }
+        let window = self.window_ms;
+        let shard_start = self.min_ts;
+        let slot = self.slots.entry(key).or_insert_with(|| Slot {
+            client,
+            ..Slot::default()
+        });
+        if !self.buffer_prefixes || slot.prefix_closed || slot.open.is_some() {
+            slot.open = Some(step(slot.open, ev, window, sink));
+        } else {
+            let prev = slot.prefix.last();
+            // A first event far past the shard's start cannot continue anything from
+            // before the shard (for time-ordered input).
+            let late = matches!((prev, ev.ts, shard_start), (None, Some(t), Some(s)) if t - s > MAX_HORIZON_MS + SWEEP_SLACK_MS);
+            if late || independent(prev, &ev, window) {
+                slot.prefix_closed = true;
+                slot.open = Some(step(None, ev, window, sink));
+            } else if slot.prefix.len() >= MAX_PREFIX {
+                // Give up waiting: resolve as if the key had no history.
+                let prefix = std::mem::take(&mut slot.prefix);
+                let mut open = None;
+                for e in prefix.into_iter().chain(std::iter::once(ev)) {
+                    open = Some(step(open, e, window, sink));
+                }
+                slot.prefix_closed = true;
+                slot.open = open;
+            } else {
+                slot.prefix.push(ev);
+            }
+        }
+        if let Some(now) = self.max_ts {
+            if now - self.last_sweep_ts > 60_000 {
+                self.last_sweep_ts = now;
+                self.sweep(now, sink);
+            }
+        }
+    }
+
+    /// Closes open chains that can no longer be continued and frees their keys.
+    fn sweep(&mut self, now: i64, sink: &mut impl Sink) {
+        let window = self.window_ms;
+        self.slots.retain(|_, slot| {
+            let expired = slot.open.is_some_and(|o| {
+                o.last
+                    .ts
+                    .is_some_and(|t| t + o.last.horizon_ms(window) + SWEEP_SLACK_MS < now)
+            });
+            if expired {
+                sink.chain(&slot.open.take().expect("checked"));
+            }
+            // A key with an unresolved prefix must stay: a merge may still resolve it.
+            !slot.prefix.is_empty() || slot.open.is_some()
+        });
+    }
+
+    /// Ends the shard: its unresolved prefixes and open tails, named by client.
+    pub fn finish(self, client_name: impl Fn(u32) -> String) -> ChainState {
+        let mut heads = Vec::new();
+        let mut tails = Vec::new();
+        for (key, slot) in self.slots {
+            let client = client_name(slot.client);
+            if !slot.prefix.is_empty() {
+                heads.push(Head {
+                    key,
+                    client: client.clone(),
+                    events: slot.prefix,
+                    closed: slot.prefix_closed,
+                });
+            }
+            if let Some(chain) = slot.open {
+                tails.push(Tail { key, client, chain });
+            }
+        }
+        heads.sort_by_key(|h| h.key);
+        tails.sort_by_key(|t| t.key);
+        ChainState {
+            window_ms: self.window_ms,
+            min_ts: self.min_ts,
+            max_ts: self.max_ts,
+            heads,
+            tails,
+        }
+    }
+}
+
+/// The unresolved boundary state of a summary's chains.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ChainState {
+    /// The retry window the chains were linked with, ms.
+    pub window_ms: i64,
+    /// Earliest timestamp seen.
+    pub min_ts: Option<i64>,
+    /// Latest timestamp seen.
+    pub max_ts: Option<i64>,
+    /// Unresolved prefixes, by key.
+    pub heads: Vec<Head>,
+    /// Open chains, by key.
+    pub tails: Vec<Tail>,
+}
+
+/// Counts per client and overall that chain events update.
+pub trait ClientSink {
+    /// Counts a judged retry for `client` (by name).
+    fn retry(&mut self, client: &str, provider: u8, judged: &RetryCounts);
+    /// Counts a finished chain.
+    fn chain(&mut self, chain: &OpenChain);
+}
+
+struct Named<'a, S: ClientSink> {
+    client: &'a str,
+    inner: &'a mut S,
+}
+
+impl<S: ClientSink> Sink for Named<'_, S> {
+    fn retry(&mut self, provider: u8, judged: &RetryCounts) {
+        self.inner.retry(self.client, provider, judged);
+    }
+    fn chain(&mut self, chain: &OpenChain) {
+        self.inner.chain(chain);
+    }
+}
+
+impl ChainState {
+    /// Merges `right` (the state of the shard that follows `self`) into `self`,
+    /// counting every retry and chain the boundary resolves into `sink`.
+    pub fn merge(&mut self, right: ChainState, sink: &mut impl ClientSink) {
+        let window = self.window_ms.max(right.window_ms);
+        let mut tails: BTreeMap<u64, Tail> = std::mem::take(&mut self.tails)
+            .into_iter()
+            .map(|t| (t.key, t))
+            .collect();
+        let mut heads: BTreeMap<u64, Head> = std::mem::take(&mut self.heads)
+            .into_iter()
+            .map(|h| (h.key, h))
+            .collect();
+        let right_tails: BTreeMap<u64, Tail> =
+            right.tails.into_iter().map(|t| (t.key, t)).collect();
+        let mut out_tails: BTreeMap<u64, Tail> = BTreeMap::new();
+
+        for h in right.heads {
+            if let Some(t) = tails.remove(&h.key) {
+                // Replay the right prefix on the left's open chain.
+                let mut named = Named {
+                    client: &t.client,
+                    inner: sink,
+                };
+                let mut open = Some(t.chain);
+                for e in &h.events {
+                    open = Some(step(open, *e, window, &mut named));
+                }
+                let open = open.expect("a head has events");
+                if h.closed {
+                    // The right side started a new chain after the prefix.
+                    named.chain(&open);
+                } else {
+                    out_tails.insert(
+                        h.key,
+                        Tail {
+                            key: h.key,
+                            client: t.client,
+                            chain: open,
+                        },
+                    );
+                }
+            } else if let Some(lh) = heads.get_mut(&h.key) {
+                if lh.closed {
+                    // Left resolved this key after its prefix, and its open chain is
+                    // gone (swept): the right prefix starts with no linkable history.
+                    let mut named = Named {
+                        client: &h.client,
+                        inner: sink,
+                    };
+                    replay_fresh(&h, window, &mut named, &mut out_tails);
+                } else {
+                    lh.events.extend_from_slice(&h.events);
+                    lh.closed = h.closed;
+                    if lh.events.len() > MAX_PREFIX {
+                        let lh = heads.remove(&h.key).expect("present");
+                        let mut named = Named {
+                            client: &lh.client,
+                            inner: sink,
+                        };
+                        replay_fresh(&lh, window, &mut named, &mut out_tails);
+                    }
+                }
+            } else if first_ts(&h)
+                .zip(self.min_ts)
+                .is_some_and(|(t, s)| t - s > MAX_HORIZON_MS + SWEEP_SLACK_MS)
+            {
+                // Far past the left's start: nothing earlier can continue it.
+                let mut named = Named {
+                    client: &h.client,
+                    inner: sink,
+                };
+                replay_fresh(&h, window, &mut named, &mut out_tails);
+            } else {
+                heads.insert(h.key, h);
+            }
+        }
+        // A left prefix that the right side followed with an independent start is
+        // complete.
+        for (key, lh) in heads.iter_mut() {
+            if right_tails.contains_key(key) {
+                lh.closed = true;
+            }
+        }
+        // Left chains the right side saw again are over; so are those expired by the
+        // right side's clock. The rest stay open for the next shard.
+        for (key, t) in tails {
+            let seen_right = right_tails.contains_key(&key) || out_tails.contains_key(&key);
+            let expired = matches!((t.chain.last.ts, right.max_ts), (Some(a), Some(now)) if a + t.chain.last.horizon_ms(window) + SWEEP_SLACK_MS < now);
+            if seen_right || expired {
+                sink.chain(&t.chain);
+            } else {
+                out_tails.insert(key, t);
+            }
+        }
+        for (key, t) in right_tails {
+            out_tails.insert(key, t);
+        }
+        self.window_ms = window;
+        self.min_ts = min_opt(self.min_ts, right.min_ts);
+        self.max_ts = max_opt(self.max_ts, right.max_ts);
+        self.heads = heads.into_values().collect();
+        self.tails = out_tails.into_values().collect();
+    }
+
+    /// Resolves everything still open as if nothing came before or after: prefixes
+    /// replayed with no history, open chains closed.
+    pub fn finish(&self, sink: &mut impl ClientSink) {
+        for h in &self.heads {
+            let mut named = Named {
+                client: &h.client,
+                inner: sink,
+            };
+            let mut open = None;
+            for e in &h.events {
+                open = Some(step(open, *e, self.window_ms, &mut named));
+            }
+            // A prefix ends its chain: either a later event (in the tails) started a
+            // new one, or nothing followed it.
+            if let Some(o) = open {
+                named.chain(&o);
+            }
+        }
+        for t in &self.tails {
+            sink.chain(&t.chain);
+        }
+    }
+}
+
+fn first_ts(h: &Head) -> Option<i64> {
+    h.events.first().and_then(|e| e.ts)
+}
+
+fn replay_fresh<S: Sink>(h: &Head, window: i64, sink: &mut S, out: &mut BTreeMap<u64, Tail>) {
+    let mut open = None;
+    for e in &h.events {
+        open = Some(step(open, *e, window, sink));
+    }
+    let open = open.expect("a head has events");
+    if h.closed {
+        sink.chain(&open);
+    } else {
+        out.insert(
+            h.key,
+            Tail {
+                key: h.key,
+                client: h.client.clone(),
+                chain: open,
+            },
+        );
+    }
+}
+
+fn min_opt(a: Option<i64>, b: Option<i64>) -> Option<i64> {
+    match (a, b) {
+        (Some(x), Some(y)) => Some(x.min(y)),
+        (x, y) => x.or(y),
+    }
+}
+
+fn max_opt(a: Option<i64>, b: Option<i64>) -> Option<i64> {
+    match (a, b) {
+        (Some(x), Some(y)) => Some(x.max(y)),
+        (x, y) => x.or(y),
+    }
+}
+
+/// Index of a provider in [`Provider::ALL`].
+pub fn provider_index(p: Provider) -> u8 {
+    Provider::ALL.iter().position(|x| *x == p).unwrap_or(2) as u8
+}

@@ -1,0 +1,100 @@
+//! Endpoint templating and request keys.
+//!
+//! Pressure and latency are reported per endpoint, so ids in paths are templated
+//! (`/3/movie/550` → `/3/movie/:id`) to keep one row per route, not per title.
+
+/// Appends the templated form of `path` to `out`: numeric segments,
+/// IMDb-style ids (`tt0111161`) and long hex or UUID segments become `:id`; a leading
+/// numeric segment is an API version (`/3`, `/4` on TMDB) and is kept.
+pub fn template_into(path: &str, out: &mut String) {
+    let start = out.len();
+    let path = path.split(['?', '#']).next().unwrap_or("");
+    for (i, seg) in path.split('/').enumerate() {
+        if i > 0 {
+            out.push('/');
+        }
+        if seg.is_empty() || (i == 1 && seg.len() <= 2 && seg.bytes().all(|b| b.is_ascii_digit())) {
+            out.push_str(seg);
+        } else if is_id(seg) {
+            out.push_str(":id");
+        } else {
+            out.push_str(seg);
+        }
+    }
+    if out.len() == start {
+        out.push('/');
+    }
+}
+
+fn is_id(seg: &str) -> bool {
+    let b = seg.as_bytes();
+    let digits = b.iter().filter(|c| c.is_ascii_digit()).count();
+    if digits == b.len() {
+        return true;
+    }
+    if b.len() > 2 && (b.starts_with(b"tt") || b.starts_with(b"nm")) && digits == b.len() - 2 {
+        return true;
+    }
+    // Slugs with an id prefix: `550-fight-club`.
+    if let Some((head, _)) = seg.split_once('-') {
+        if !head.is_empty() && head.bytes().all(|c| c.is_ascii_digit()) {
+            return true;
+        }
+    }
+    b.len() >= 16 && b.iter().all(|c| c.is_ascii_hexdigit() || *c == b'-') && digits > 0
+}
+
+/// A stable 64-bit hash (FNV-1a) of a retry-chain key: client id, method
+/// (case-insensitive) and URL. Stable across runs and versions, so summaries written
+/// by different processes merge.
+pub fn chain_key(client: &str, method: &str, url: &str) -> u64 {
+    const PRIME: u64 = 0x0000_0100_0000_01b3;
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    let mut feed = |bytes: &[u8], upper: bool| {
+        for &b in bytes {
+            let b = if upper { b.to_ascii_uppercase() } else { b };
+            h = (h ^ u64::from(b)).wrapping_mul(PRIME);
+        }
+        h = (h ^ 0xff).wrapping_mul(PRIME);
+    };
+    feed(client.as_bytes(), false);
+    feed(method.as_bytes(), true);
+    feed(url.as_bytes(), false);
+    h
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn t(p: &str) -> String {
+        let mut s = String::new();
+        template_into(p, &mut s);
+        s
+    }
+
+    #[test]
+    fn templates() {
+        assert_eq!(t("/3/movie/550"), "/3/movie/:id");
+        assert_eq!(t("/3/movie/550/credits?x=1"), "/3/movie/:id/credits");
+        assert_eq!(t("/4/list/77/items"), "/4/list/:id/items");
+        assert_eq!(t("/tv/episodes/12345"), "/tv/episodes/:id");
+        assert_eq!(t("/3/find/tt0111161"), "/3/find/:id");
+        assert_eq!(t("/movies/550-fight-club"), "/movies/:id");
+        assert_eq!(t("/sync/activities"), "/sync/activities");
+        assert_eq!(t("/sync/all-items/shows"), "/sync/all-items/shows");
+        assert_eq!(t("/3/list/5f3c1e2a9b8d7c6e5f4a3b2c"), "/3/list/:id");
+        assert_eq!(t(""), "/");
+        assert_eq!(t("/"), "/");
+    }
+
+    #[test]
+    fn keys_differ_by_each_part_and_ignore_method_case() {
+        let k = chain_key("a", "GET", "/x");
+        assert_eq!(k, chain_key("a", "get", "/x"));
+        assert_ne!(k, chain_key("b", "GET", "/x"));
+        assert_ne!(k, chain_key("a", "POST", "/x"));
+        assert_ne!(k, chain_key("a", "GET", "/y"));
+        assert_ne!(chain_key("ab", "", "c"), chain_key("a", "b", "c"));
+    }
+}
