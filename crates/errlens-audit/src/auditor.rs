@@ -14,7 +14,7 @@ use crate::summary::{
 };
 use errlens_classify::{classify, Verdict};
 use errlens_parse::{is_blank, parse_line, LineReader, ParseError, Provider, Record};
-use std::collections::HashMap;
+use rustc_hash::FxHashMap as HashMap;
 use std::io::{self, BufRead};
 
 /// Distinct endpoints kept per audit; further ones are counted as `<other>`.
@@ -116,13 +116,13 @@ impl Auditor {
             tracker: Tracker::new(config.retry_window_ms, config.mergeable_chains),
             config,
             summary,
-            groups: HashMap::new(),
+            groups: HashMap::default(),
             errors: Interner::default(),
             clients: Interner::default(),
             client_pressure: Vec::new(),
             endpoints: Interner::default(),
             endpoint_stats: Vec::new(),
-            minutes: HashMap::new(),
+            minutes: HashMap::default(),
             providers: Default::default(),
             latency: Default::default(),
             retries: RetryTotals::default(),

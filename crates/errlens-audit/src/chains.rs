@@ -17,8 +17,9 @@
 //! prior state.
 
 use errlens_parse::Provider;
+use rustc_hash::FxHashMap as HashMap;
 use serde::{Deserialize, Serialize};
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 
 /// Waits recommended before attempts 2..6 (Simkl's schedule), in milliseconds.
 const BACKOFF_MS: [i64; 5] = [1_000, 2_000, 4_000, 8_000, 16_000];

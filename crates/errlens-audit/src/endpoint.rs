@@ -8,14 +8,13 @@
 /// numeric segment is an API version (`/3`, `/4` on TMDB) and is kept.
 pub fn template_into(path: &str, out: &mut String) {
     let start = out.len();
-    let path = path.split(['?', '#']).next().unwrap_or("");
-    for (i, seg) in path.split('/').enumerate() {
+    let end = path.find(['?', '#']).unwrap_or(path.len());
+    for (i, seg) in path[..end].split('/').enumerate() {
         if i > 0 {
             out.push('/');
         }
-        if seg.is_empty() || (i == 1 && seg.len() <= 2 && seg.bytes().all(|b| b.is_ascii_digit())) {
-            out.push_str(seg);
-        } else if is_id(seg) {
+        let version = i == 1 && seg.len() <= 2 && seg.bytes().all(|b| b.is_ascii_digit());
+        if !seg.is_empty() && !version && is_id(seg) {
             out.push_str(":id");
         } else {
             out.push_str(seg);
@@ -28,6 +27,10 @@ pub fn template_into(path: &str, out: &mut String) {
 
 fn is_id(seg: &str) -> bool {
     let b = seg.as_bytes();
+    // Most segments are words: rule them out without counting.
+    if !b[0].is_ascii_digit() && !b.starts_with(b"tt") && !b.starts_with(b"nm") && b.len() < 16 {
+        return false;
+    }
     let digits = b.iter().filter(|c| c.is_ascii_digit()).count();
     if digits == b.len() {
         return true;

@@ -4,7 +4,7 @@
 //! distinct strings is capped so that a log full of garbage ids cannot grow memory
 //! without bound: past the cap every new string maps to [`Interner::OVERFLOW`].
 
-use std::collections::HashMap;
+use rustc_hash::FxHashMap as HashMap;
 
 /// Interned strings with a cap on how many distinct ones are kept.
 #[derive(Debug, Default)]

@@ -119,24 +119,53 @@ pub struct Record<'a> {
     pub success: Option<bool>,
     /// Number of entries in a TMDB 422 `errors` array, when present.
     pub errors: Option<usize>,
+    /// Where the host and the path (without query) sit in `url`, split once at parse
+    /// time because every stage asks for them.
+    url_parts: UrlParts,
+}
+
+/// Byte ranges of the host and path within a URL.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+struct UrlParts {
+    host: Option<(u32, u32)>,
+    path: Option<(u32, u32)>,
+}
+
+impl UrlParts {
+    fn of(url: &str) -> UrlParts {
+        let (host, path) = split_url(url);
+        let r = |r: std::ops::Range<usize>| (r.start as u32, r.end as u32);
+        UrlParts {
+            host: host.map(r),
+            path: path.map(r),
+        }
+    }
 }
 
 impl<'a> Record<'a> {
     /// The request's host: the `host` field, else the URL's authority.
     pub fn host(&self) -> Option<&str> {
-        self.host
+        if let Some(h) = self.host.as_deref() {
+            return Some(h);
+        }
+        let (a, b) = self.url_parts.host?;
+        self.url
             .as_deref()
-            .or_else(|| self.url.as_deref().and_then(|u| split_url(u).0))
+            .and_then(|u| u.get(a as usize..b as usize))
     }
 
     /// The request's path without query or fragment: the `path` field, else the
     /// URL's path.
     pub fn path(&self) -> Option<&str> {
-        let p = match self.path.as_deref() {
-            Some(p) => p,
-            None => split_url(self.url.as_deref()?).1?,
-        };
-        Some(p.split(['?', '#']).next().unwrap_or(p))
+        match self.path.as_deref() {
+            Some(p) => Some(p.split(['?', '#']).next().unwrap_or(p)),
+            None => {
+                let (a, b) = self.url_parts.path?;
+                // An empty range is a URL with no path: the root.
+                let p = self.url.as_deref()?.get(a as usize..b as usize)?;
+                Some(if p.is_empty() { "/" } else { p })
+            }
+        }
     }
 
     /// Converts every borrowed string to an owned one, detaching the record from its
@@ -165,25 +194,41 @@ impl<'a> Record<'a> {
             status_message: own(self.status_message),
             success: self.success,
             errors: self.errors,
+            url_parts: self.url_parts,
         }
     }
 }
 
-/// Splits a URL into (host, path). Either may be missing: `/3/movie/1` has no host.
-fn split_url(url: &str) -> (Option<&str>, Option<&str>) {
-    let rest = match url.find("://") {
-        Some(i) => &url[i + 3..],
-        None if url.starts_with("//") => &url[2..],
-        None => return (None, Some(url).filter(|u| u.starts_with('/'))),
+/// Splits a URL into the byte ranges of its host and its path (without query or
+/// fragment; empty for a URL with no path). Either may be missing: `/3/movie/1` has no
+/// host.
+fn split_url(
+    url: &str,
+) -> (
+    Option<std::ops::Range<usize>>,
+    Option<std::ops::Range<usize>>,
+) {
+    let path_end = |from: usize| from + url[from..].find(['?', '#']).unwrap_or(url.len() - from);
+    // A scheme is at most a few letters: look for "://" only near the start.
+    let head = &url.as_bytes()[..url.len().min(16)];
+    let rest = match memchr::memmem::find(head, b"://") {
+        Some(i) => i + 3,
+        None if url.starts_with("//") => 2,
+        None if url.starts_with('/') => return (None, Some(0..path_end(0))),
+        None => return (None, None),
     };
-    let end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
-    let authority = &rest[..end];
-    let host = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
-    let path = &rest[end..];
-    (
-        Some(host).filter(|h| !h.is_empty()),
-        Some(if path.starts_with('/') { path } else { "/" }),
-    )
+    let end = rest
+        + url[rest..]
+            .find(['/', '?', '#'])
+            .unwrap_or(url.len() - rest);
+    let host_start = url[rest..end].rfind('@').map_or(rest, |i| rest + i + 1);
+    let host = (host_start < end).then_some(host_start..end);
+    let path = if url[end..].starts_with('/') {
+        end..path_end(end)
+    } else {
+        end..end
+    };
+    (host, Some(path))
 }
 
 /// Why a line is not a record.
@@ -359,7 +404,11 @@ impl<'a> Raw<'a> {
             status_message: self.status_message,
             success: self.success,
             errors: self.errors,
+            url_parts: UrlParts::default(),
         };
+        if let Some(u) = rec.url.as_deref() {
+            rec.url_parts = UrlParts::of(u);
+        }
         rec.provider = rec
             .host()
             .and_then(Provider::from_host)
@@ -438,18 +487,35 @@ mod tests {
         parse_line(s.as_bytes()).unwrap()
     }
 
+    fn parts(url: &str) -> (Option<&str>, Option<&str>) {
+        let (h, p) = split_url(url);
+        (h.map(|r| &url[r]), p.map(|r| &url[r]))
+    }
+
     #[test]
     fn url_splitting() {
         assert_eq!(
-            split_url("https://api.simkl.com/sync/all?x=1"),
-            (Some("api.simkl.com"), Some("/sync/all?x=1"))
+            parts("https://api.simkl.com/sync/all?x=1"),
+            (Some("api.simkl.com"), Some("/sync/all"))
         );
         assert_eq!(
-            split_url("https://u:p@api.themoviedb.org:443"),
-            (Some("api.themoviedb.org:443"), Some("/"))
+            parts("https://u:p@api.themoviedb.org:443"),
+            (Some("api.themoviedb.org:443"), Some(""))
         );
-        assert_eq!(split_url("/3/movie/550"), (None, Some("/3/movie/550")));
-        assert_eq!(split_url("garbage"), (None, None));
+        assert_eq!(
+            parts("https://api.simkl.com?x#y"),
+            (Some("api.simkl.com"), Some(""))
+        );
+        assert_eq!(parts("/3/movie/550#frag"), (None, Some("/3/movie/550")));
+        assert_eq!(parts("garbage"), (None, None));
+        assert_eq!(parts("https://"), (None, Some("")));
+        assert_eq!(parts("https://@/x"), (None, Some("/x")));
+    }
+
+    #[test]
+    fn root_path() {
+        let r = p(r#"{"url":"https://api.simkl.com","status":200}"#);
+        assert_eq!((r.host(), r.path()), (Some("api.simkl.com"), Some("/")));
     }
 
     #[test]
