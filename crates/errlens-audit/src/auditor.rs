@@ -4,8 +4,8 @@
 //! warm: interned ids for error strings, clients and endpoints, one hash of the retry
 //! key, counters, and a histogram record.
 
-use crate::chains::{provider_index, ChainCounts, Event, OpenChain, RetryCounts, Sink, Tracker};
-use crate::endpoint::{chain_key, template_into};
+use crate::chains::{provider_index, ChainCounts, OpenChain, RetryCounts, Sink, Tracker};
+use crate::endpoint::template_into;
 use crate::intern::Interner;
 use crate::latency::Latency;
 use crate::summary::{
@@ -291,64 +291,11 @@ impl Auditor {
             }
         }
 
-        self.chain(rec, v, client, p);
-    }
-
-    /// Feeds one record to the retry-chain tracker.
-    fn chain(&mut self, rec: &Record<'_>, v: &Verdict, client: u32, provider: u8) {
-        let ev = Event {
-            ts: rec.ts_ms,
-            attempt: rec.attempt,
-            failure: v.failure,
-            retryable: v.retryable(),
-            simkl_429: rec.provider == Provider::Simkl && rec.status == 429,
-            post: rec
-                .method
-                .as_deref()
-                .is_some_and(|m| m.eq_ignore_ascii_case("POST")),
-            retry_after_ms: rec.retry_after_s.map(|s| (s * 1000.0).round() as i64),
-            provider,
-        };
         let mut sink = LiveSink {
             client,
             totals: &mut self.retries,
         };
-        let key = match (&rec.url, rec.host(), rec.path()) {
-            (Some(url), _, _) => Some(chain_key(
-                rec.client_id.as_deref().unwrap_or(""),
-                rec.method.as_deref().unwrap_or(""),
-                url,
-            )),
-            (None, host, Some(path)) => {
-                self.scratch.clear();
-                self.scratch.push_str(host.unwrap_or(""));
-                self.scratch.push_str(path);
-                Some(chain_key(
-                    rec.client_id.as_deref().unwrap_or(""),
-                    rec.method.as_deref().unwrap_or(""),
-                    &self.scratch,
-                ))
-            }
-            _ => None,
-        };
-        match key {
-            Some(k) => self.tracker.push(k, client, ev, &mut sink),
-            // Without a URL there is nothing to link, but a logged attempt > 1 is still
-            // a retry.
-            None => {
-                if let Some(a) = ev.attempt.filter(|a| *a > 1) {
-                    sink.retry(
-                        provider,
-                        &RetryCounts {
-                            total: 1,
-                            over_limit: u64::from(a > crate::chains::MAX_ATTEMPTS),
-                            unlinked: 1,
-                            ..RetryCounts::default()
-                        },
-                    );
-                }
-            }
-        }
+        self.tracker.observe(rec, v, client, &mut sink);
     }
 
     /// Ends the audit, returning its summary.

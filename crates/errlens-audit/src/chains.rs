@@ -16,7 +16,9 @@
 //! `docs/report-schema.md` for the limits). A single pass is the same machine with no
 //! prior state.
 
-use errlens_parse::Provider;
+use crate::endpoint::chain_key;
+use errlens_classify::Verdict;
+use errlens_parse::{Provider, Record};
 use rustc_hash::FxHashMap as HashMap;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -56,6 +58,23 @@ pub struct Event {
 }
 
 impl Event {
+    /// The event of a classified record.
+    pub fn of(rec: &Record<'_>, v: &Verdict) -> Event {
+        Event {
+            ts: rec.ts_ms,
+            attempt: rec.attempt,
+            failure: v.failure,
+            retryable: v.retryable(),
+            simkl_429: rec.provider == Provider::Simkl && rec.status == 429,
+            post: rec
+                .method
+                .as_deref()
+                .is_some_and(|m| m.eq_ignore_ascii_case("POST")),
+            retry_after_ms: rec.retry_after_s.map(|s| (s * 1000.0).round() as i64),
+            provider: provider_index(rec.provider),
+        }
+    }
+
     /// How long after this attempt a later one can still be linked to it.
     fn horizon_ms(&self, window_ms: i64) -> i64 {
         window_ms
@@ -256,6 +275,7 @@ pub struct Tracker {
     max_ts: Option<i64>,
     last_sweep_ts: i64,
     seq: u64,
+    scratch: String,
 }
 
 impl Tracker {
@@ -274,6 +294,42 @@ impl Tracker {
     /// Keys currently held.
     pub fn live_keys(&self) -> usize {
         self.slots.len()
+    }
+
+    /// Processes one classified record of client `client` (an id the caller keeps).
+    ///
+    /// Records are keyed by (client_id, method, URL), the URL as logged or `host` +
+    /// `path`. A record without either cannot be linked; if it logs an attempt > 1 it
+    /// still counts as a retry, judged `unlinked`.
+    pub fn observe(&mut self, rec: &Record<'_>, v: &Verdict, client: u32, sink: &mut impl Sink) {
+        let ev = Event::of(rec, v);
+        let client_id = rec.client_id.as_deref().unwrap_or("");
+        let method = rec.method.as_deref().unwrap_or("");
+        let key = match (&rec.url, rec.path()) {
+            (Some(url), _) => chain_key(client_id, method, url),
+            (None, Some(path)) => {
+                let url = &mut self.scratch;
+                url.clear();
+                url.push_str(rec.host().unwrap_or(""));
+                url.push_str(path);
+                chain_key(client_id, method, url)
+            }
+            (None, None) => {
+                if let Some(a) = ev.attempt.filter(|a| *a > 1) {
+                    sink.retry(
+                        ev.provider,
+                        &RetryCounts {
+                            total: 1,
+                            over_limit: u64::from(a > MAX_ATTEMPTS),
+                            unlinked: 1,
+                            ..RetryCounts::default()
+                        },
+                    );
+                }
+                return;
+            }
+        };
+        self.push(key, client, ev, sink);
     }
 
     /// Processes one event of key `key` by client `client`.

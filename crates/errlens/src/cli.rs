@@ -29,9 +29,84 @@ pub enum Command {
     Explain(ExplainArgs),
     /// Print the Simkl and TMDB classification tables.
     Tables(TablesArgs),
+    /// Follow logs live and serve Prometheus metrics (retry rates, 429/412 pressure).
+    #[command(after_help = "Examples:\n  \
+        errlens serve --follow /var/log/app/api.log --state-dir /var/lib/errlens\n  \
+        errlens serve --follow '/var/log/app/*.jsonl' --listen 0.0.0.0:9477\n  \
+        app | errlens serve --stdin\n  \
+        curl --data-binary @batch.ndjson http://127.0.0.1:9477/ingest\n\n\
+        Endpoints: /metrics (Prometheus text format), /healthz, /ready, POST /ingest (NDJSON).\n\
+        Followed files are polled every --poll-interval: that is the delay before a written\n\
+        line is counted. Rotation by rename, copytruncate, truncation and deletion is handled.")]
+    Serve(ServeArgs),
     /// Write a synthetic request log (for benchmarks and tests).
     #[command(hide = true)]
     Gen(GenArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// A log file or glob pattern to follow (repeatable). Files that exist at start are
+    /// read from their end (see --from-start); files created later, from their start.
+    #[arg(long, value_name = "PATH")]
+    pub follow: Vec<String>,
+
+    /// Read files that exist at start from their beginning.
+    #[arg(long)]
+    pub from_start: bool,
+
+    /// Also read NDJSON from standard input.
+    #[arg(long)]
+    pub stdin: bool,
+
+    /// Address to serve on.
+    #[arg(long, value_name = "ADDR", default_value = errlens_exporter::DEFAULT_LISTEN)]
+    pub listen: std::net::SocketAddr,
+
+    /// Keep read positions here and resume from them after a restart.
+    #[arg(long, value_name = "DIR")]
+    pub state_dir: Option<PathBuf>,
+
+    /// How often followed files are checked (the latency of counting a new line).
+    #[arg(long, value_name = "DURATION", default_value = "250ms", value_parser = parse_duration_ms)]
+    pub poll_interval: i64,
+
+    /// Largest accepted POST /ingest body, bytes (larger bodies get 413).
+    #[arg(long, value_name = "BYTES", default_value_t = 10 * 1024 * 1024)]
+    pub max_body: usize,
+
+    /// Clients with their own label (top K by volume, at most 2K ever; the rest are
+    /// `other`).
+    #[arg(long, value_name = "K", default_value_t = 20)]
+    pub top_clients: usize,
+
+    /// Endpoints with their own label (top K by volume, at most 2K ever).
+    #[arg(long, value_name = "K", default_value_t = 50)]
+    pub top_endpoints: usize,
+
+    /// Retry window for inferred retries (as for `report`).
+    #[arg(long, value_name = "DURATION", default_value = "60s", value_parser = parse_duration_ms)]
+    pub retry_window: i64,
+
+    /// Latency histogram buckets in seconds, comma-separated and increasing.
+    #[arg(long, value_name = "LIST", value_parser = parse_buckets)]
+    pub buckets: Option<Vec<f64>>,
+}
+
+/// Parses `0.01,0.1,1` into increasing bucket bounds.
+pub fn parse_buckets(s: &str) -> Result<Vec<f64>, String> {
+    let v: Vec<f64> = s
+        .split(',')
+        .map(|x| {
+            x.trim()
+                .parse::<f64>()
+                .map_err(|_| format!("{x:?} is not a number"))
+        })
+        .collect::<Result<_, _>>()?;
+    if v.is_empty() || v.windows(2).any(|w| w[0] >= w[1]) || v[0] <= 0.0 {
+        return Err("buckets must be positive and strictly increasing".to_owned());
+    }
+    Ok(v)
 }
 
 #[derive(Debug, Args)]

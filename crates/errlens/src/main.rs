@@ -34,6 +34,7 @@ fn run() -> anyhow::Result<ExitCode> {
         cli::Command::Explain(a) => cmd::explain::run(a)?,
         cli::Command::Tables(a) => cmd::tables::run(a)?,
         cli::Command::Gen(a) => cmd::gen::run(a)?,
+        cli::Command::Serve(a) => cmd::serve::run(a)?,
     };
     Ok(match outcome {
         cmd::Outcome::Ok => ExitCode::SUCCESS,

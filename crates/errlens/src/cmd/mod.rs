@@ -3,6 +3,7 @@
 pub mod explain;
 pub mod gen;
 pub mod report;
+pub mod serve;
 pub mod tables;
 
 /// How a command ended, when it did not fail outright.

@@ -1,0 +1,218 @@
+//! `errlens serve`: live Prometheus metrics from request logs.
+//!
+//! Inputs — followed files ([`follow`]), standard input and `POST /ingest` — feed one
+//! [`pipeline::Pipeline`], which parses, classifies and judges retries exactly as
+//! `errlens report` does, and counts into [`metrics::Metrics`] on a caller-supplied
+//! registry. The HTTP side ([`server`]) serves `/metrics`, `/healthz`, `/ready` and
+//! `/ingest`. On SIGTERM or SIGINT it stops accepting requests, reads what the followed
+//! files still hold, saves checkpoints and returns.
+#![deny(missing_docs)]
+
+pub mod checkpoint;
+pub mod follow;
+pub mod metrics;
+pub mod pipeline;
+pub mod server;
+
+use crate::checkpoint::Checkpoints;
+use crate::follow::{FollowConfig, Follower};
+use crate::metrics::Metrics;
+use crate::pipeline::{Pipeline, PipelineConfig};
+use prometheus::Registry;
+use std::io::BufRead;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+/// Default listen address: loopback only, port 9477.
+pub const DEFAULT_LISTEN: &str = "127.0.0.1:9477";
+
+/// Everything `errlens serve` needs.
+#[derive(Debug, Clone)]
+pub struct ServeConfig {
+    /// Address of the HTTP server.
+    pub listen: SocketAddr,
+    /// Files to follow.
+    pub follow: FollowConfig,
+    /// Also read standard input.
+    pub stdin: bool,
+    /// Where to keep checkpoints.
+    pub state_dir: Option<PathBuf>,
+    /// Largest accepted `/ingest` body, bytes.
+    pub max_body: usize,
+    /// Pipeline settings.
+    pub pipeline: PipelineConfig,
+    /// Latency histogram buckets, seconds.
+    pub buckets: Vec<f64>,
+}
+
+/// Why serving failed.
+#[derive(Debug, thiserror::Error)]
+pub enum ServeError {
+    /// The metrics could not be registered.
+    #[error("registering metrics: {0}")]
+    Metrics(#[from] prometheus::Error),
+    /// The listen address could not be bound.
+    #[error("cannot listen on {addr}: {source}")]
+    Bind {
+        /// The address.
+        addr: SocketAddr,
+        /// Why.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The state directory could not be used.
+    #[error("state directory {path}: {source}")]
+    State {
+        /// The directory.
+        path: PathBuf,
+        /// Why.
+        #[source]
+        source: std::io::Error,
+    },
+    /// Another I/O failure (runtime, server).
+    #[error("{0}")]
+    Io(#[from] std::io::Error),
+}
+
+/// Totals at shutdown, for the final log line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Totals {
+    /// Records counted.
+    pub records: u64,
+    /// Malformed lines.
+    pub malformed: u64,
+    /// Blank lines.
+    pub blank: u64,
+}
+
+/// Runs the exporter until SIGTERM or SIGINT, registering its metrics on `registry`.
+/// Calls `on_listening` with the bound address once the server accepts connections.
+pub fn run(
+    cfg: ServeConfig,
+    registry: &Registry,
+    on_listening: impl FnOnce(SocketAddr),
+) -> Result<Totals, ServeError> {
+    let metrics = Metrics::register(registry, &cfg.buckets)?;
+    let pipeline = Arc::new(Mutex::new(Pipeline::new(metrics.clone(), &cfg.pipeline)));
+    let checkpoints = match &cfg.state_dir {
+        Some(dir) => Some(Checkpoints::open(dir).map_err(|source| ServeError::State {
+            path: dir.clone(),
+            source,
+        })?),
+        None => None,
+    };
+    let mut follower =
+        Follower::new(cfg.follow.clone(), checkpoints).map_err(|source| ServeError::State {
+            path: cfg.state_dir.clone().unwrap_or_default(),
+            source,
+        })?;
+    let stop = Arc::new(AtomicBool::new(false));
+    let ready = Arc::new(AtomicBool::new(false));
+
+    let follow_thread = {
+        let (pipeline, stop, ready) = (pipeline.clone(), stop.clone(), ready.clone());
+        let poll = cfg.follow.poll;
+        let follows = !cfg.follow.patterns.is_empty();
+        std::thread::Builder::new()
+            .name("errlens-follow".into())
+            .spawn(move || {
+                loop {
+                    let stopping = stop.load(Ordering::Acquire);
+                    if follows {
+                        if let Err(e) = follower.poll(&pipeline) {
+                            eprintln!("errlens: following: {e}");
+                        }
+                    }
+                    ready.store(true, Ordering::Release);
+                    // One last poll after the stop signal: what was written is counted.
+                    if stopping {
+                        break;
+                    }
+                    sleep_unless(&stop, poll);
+                }
+                if let Err(e) = follower.checkpoint() {
+                    eprintln!("errlens: saving checkpoints: {e}");
+                }
+            })?
+    };
+
+    if cfg.stdin {
+        let pipeline = pipeline.clone();
+        std::thread::Builder::new()
+            .name("errlens-stdin".into())
+            .spawn(move || {
+                if let Err(e) = feed(&pipeline, std::io::stdin().lock()) {
+                    eprintln!("errlens: reading standard input: {e}");
+                }
+            })?;
+    }
+
+    let state = server::AppState {
+        registry: registry.clone(),
+        pipeline: pipeline.clone(),
+        ready,
+    };
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()?;
+    runtime.block_on(async {
+        let listener = tokio::net::TcpListener::bind(cfg.listen)
+            .await
+            .map_err(|source| ServeError::Bind {
+                addr: cfg.listen,
+                source,
+            })?;
+        on_listening(listener.local_addr()?);
+        axum::serve(listener, server::router(state, cfg.max_body))
+            .with_graceful_shutdown(shutdown_signal())
+            .await?;
+        Ok::<(), ServeError>(())
+    })?;
+    stop.store(true, Ordering::Release);
+    follow_thread.join().ok();
+    let lines = &metrics.lines;
+    Ok(Totals {
+        records: lines.with_label_values(&["record"]).get(),
+        malformed: lines.with_label_values(&["malformed"]).get(),
+        blank: lines.with_label_values(&["blank"]).get(),
+    })
+}
+
+fn sleep_unless(stop: &AtomicBool, total: Duration) {
+    let step = Duration::from_millis(20);
+    let mut left = total;
+    while !left.is_zero() && !stop.load(Ordering::Acquire) {
+        let d = left.min(step);
+        std::thread::sleep(d);
+        left -= d;
+    }
+}
+
+async fn shutdown_signal() {
+    use tokio::signal::unix::{signal, SignalKind};
+    let mut term = signal(SignalKind::terminate()).expect("SIGTERM handler");
+    let mut int = signal(SignalKind::interrupt()).expect("SIGINT handler");
+    tokio::select! {
+        _ = term.recv() => {}
+        _ = int.recv() => {}
+    }
+}
+
+/// Reads NDJSON from `reader` into a pipeline (used for standard input and tests).
+pub fn feed(pipeline: &Mutex<Pipeline>, reader: impl BufRead) -> std::io::Result<()> {
+    let mut lines = errlens_parse::LineReader::new(reader);
+    while let Some(line) = lines.next_line()? {
+        let mut p = pipeline.lock().unwrap_or_else(|e| e.into_inner());
+        p.metrics().bytes_read.inc_by(line.raw_len);
+        if line.truncated {
+            p.metrics().lines.with_label_values(&["malformed"]).inc();
+        } else {
+            p.line(line.bytes);
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,108 @@
+//! The HTTP endpoints: `/metrics`, `/healthz`, `/ready` and `POST /ingest`.
+
+use crate::pipeline::Pipeline;
+use axum::body::Bytes;
+use axum::extract::{DefaultBodyLimit, State};
+use axum::http::{header, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::Router;
+use prometheus::{Encoder, Registry, TextEncoder};
+use serde::Serialize;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+
+/// What the handlers share.
+#[derive(Clone)]
+pub struct AppState {
+    /// The registry `/metrics` exposes.
+    pub registry: Registry,
+    /// The pipeline `/ingest` feeds.
+    pub pipeline: Arc<Mutex<Pipeline>>,
+    /// Set once every input has started (the first poll of followed files is done).
+    pub ready: Arc<AtomicBool>,
+}
+
+/// The router with every endpoint; `/ingest` bodies are limited to `max_body` bytes.
+pub fn router(state: AppState, max_body: usize) -> Router {
+    Router::new()
+        .route("/metrics", get(metrics))
+        .route("/healthz", get(|| async { "ok\n" }))
+        .route("/ready", get(ready))
+        .route("/ingest", post(ingest))
+        .layer(DefaultBodyLimit::max(max_body))
+        .with_state(state)
+}
+
+async fn metrics(State(s): State<AppState>) -> Response {
+    let encoder = TextEncoder::new();
+    let mut buf = Vec::with_capacity(16 * 1024);
+    match encoder.encode(&s.registry.gather(), &mut buf) {
+        Ok(()) => (
+            [(header::CONTENT_TYPE, encoder.format_type().to_owned())],
+            buf,
+        )
+            .into_response(),
+        Err(e) => (
+            StatusCode::INTERNAL_SERVER_ERROR,
+            format!("encoding metrics: {e}\n"),
+        )
+            .into_response(),
+    }
+}
+
+async fn ready(State(s): State<AppState>) -> Response {
+    if s.ready.load(Ordering::Acquire) {
+        (StatusCode::OK, "ready\n").into_response()
+    } else {
+        (StatusCode::SERVICE_UNAVAILABLE, "starting\n").into_response()
+    }
+}
+
+#[derive(Serialize)]
+struct IngestReply {
+    records: u64,
+    blank: u64,
+    malformed: u64,
+    /// The first malformed lines: 1-based line number within the body, and why.
+    errors: Vec<IngestError>,
+}
+
+#[derive(Serialize)]
+struct IngestError {
+    line: u64,
+    reason: String,
+}
+
+/// NDJSON in the shapes `errlens report` reads. Every line is counted; if any is
+/// malformed the reply is 400 with the counts (the good lines are still counted). An
+/// oversized body is refused whole with 413 by the body limit.
+async fn ingest(State(s): State<AppState>, body: Bytes) -> Response {
+    let pipeline = s.pipeline.clone();
+    let outcome = tokio::task::spawn_blocking(move || {
+        pipeline
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .body(&body, 10)
+    })
+    .await;
+    let Ok(out) = outcome else {
+        return (StatusCode::INTERNAL_SERVER_ERROR, "ingest failed\n").into_response();
+    };
+    let reply = IngestReply {
+        records: out.records,
+        blank: out.blank,
+        malformed: out.malformed,
+        errors: out
+            .errors
+            .into_iter()
+            .map(|(line, reason)| IngestError { line, reason })
+            .collect(),
+    };
+    let status = if reply.malformed > 0 {
+        StatusCode::BAD_REQUEST
+    } else {
+        StatusCode::OK
+    };
+    (status, axum::Json(reply)).into_response()
+}

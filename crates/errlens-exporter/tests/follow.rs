@@ -1,0 +1,125 @@
+//! The follower, driven poll by poll: partial lines, over-long lines, copytruncate with
+//! the copy beside the file, and resuming from a checkpoint.
+
+use errlens_exporter::checkpoint::Checkpoints;
+use errlens_exporter::follow::{FollowConfig, Follower};
+use errlens_exporter::metrics::{Metrics, DEFAULT_BUCKETS};
+use errlens_exporter::pipeline::{Pipeline, PipelineConfig};
+use prometheus::Registry;
+use std::io::Write;
+use std::path::Path;
+use std::sync::Mutex;
+use std::time::Duration;
+
+fn setup() -> (Metrics, Mutex<Pipeline>) {
+    let m = Metrics::register(&Registry::new(), &DEFAULT_BUCKETS).unwrap();
+    let p = Mutex::new(Pipeline::new(m.clone(), &PipelineConfig::default()));
+    (m, p)
+}
+
+fn cfg(path: &Path, max_line: usize) -> FollowConfig {
+    FollowConfig {
+        patterns: vec![path.display().to_string()],
+        from_start: true,
+        poll: Duration::from_millis(10),
+        max_line,
+    }
+}
+
+fn lines(m: &Metrics, result: &str) -> u64 {
+    m.lines.with_label_values(&[result]).get()
+}
+
+fn append(path: &Path, s: &str) {
+    std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(path)
+        .unwrap()
+        .write_all(s.as_bytes())
+        .unwrap();
+}
+
+const LINE: &str = r#"{"url":"https://api.simkl.com/x","status":200}"#;
+
+/// A distinct line, as real log lines are (they carry timestamps).
+fn line(i: u32) -> String {
+    format!(r#"{{"ts":{i},"url":"https://api.simkl.com/x","status":200}}"#)
+}
+
+#[test]
+fn partial_line_is_held_until_its_newline() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("a.log");
+    append(&log, &format!("{LINE}\n{}", &LINE[..10]));
+    let (m, p) = setup();
+    let mut f = Follower::new(cfg(&log, 1 << 20), None).unwrap();
+    f.poll(&p).unwrap();
+    assert_eq!((lines(&m, "record"), lines(&m, "malformed")), (1, 0));
+    append(&log, &format!("{}\n", &LINE[10..]));
+    f.poll(&p).unwrap();
+    assert_eq!((lines(&m, "record"), lines(&m, "malformed")), (2, 0));
+}
+
+#[test]
+fn over_long_line_is_one_malformed_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("a.log");
+    let (m, p) = setup();
+    let mut f = Follower::new(cfg(&log, 100), None).unwrap();
+    append(&log, &"x".repeat(80));
+    f.poll(&p).unwrap();
+    append(&log, &"x".repeat(80)); // now over the cap, no newline yet
+    f.poll(&p).unwrap();
+    append(&log, &format!("{}\n{LINE}\n", "x".repeat(500)));
+    f.poll(&p).unwrap();
+    assert_eq!((lines(&m, "record"), lines(&m, "malformed")), (1, 1));
+}
+
+#[test]
+fn copytruncate_reads_the_unread_tail_from_the_copy() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("a.log");
+    let (m, p) = setup();
+    let mut f = Follower::new(cfg(&log, 1 << 20), None).unwrap();
+    append(&log, &format!("{}\n", line(1)));
+    f.poll(&p).unwrap();
+    // Two more lines, then copytruncate before errlens polls again.
+    append(&log, &format!("{}\n{}\n", line(2), line(3)));
+    std::fs::copy(&log, dir.path().join("a.log.1")).unwrap();
+    std::fs::OpenOptions::new()
+        .write(true)
+        .open(&log)
+        .unwrap()
+        .set_len(0)
+        .unwrap();
+    append(&log, &format!("{}\n", line(4)));
+    f.poll(&p).unwrap();
+    assert_eq!(lines(&m, "record"), 4);
+    assert_eq!(m.file_rotations.get(), 1);
+}
+
+#[test]
+fn resumes_from_checkpoint_and_not_before() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("a.log");
+    let state = dir.path().join("state");
+    append(&log, &format!("{LINE}\n{LINE}\n"));
+    {
+        let (m, p) = setup();
+        let mut f =
+            Follower::new(cfg(&log, 1 << 20), Some(Checkpoints::open(&state).unwrap())).unwrap();
+        f.poll(&p).unwrap();
+        assert_eq!(lines(&m, "record"), 2);
+    }
+    append(&log, &format!("{LINE}\n"));
+    let (m, p) = setup();
+    let mut f =
+        Follower::new(cfg(&log, 1 << 20), Some(Checkpoints::open(&state).unwrap())).unwrap();
+    f.poll(&p).unwrap();
+    assert_eq!(
+        lines(&m, "record"),
+        1,
+        "only the line written while stopped"
+    );
+}

@@ -1,0 +1,40 @@
+//! `errlens serve`: the live exporter, with its own registry.
+
+use super::Outcome;
+use crate::cli::ServeArgs;
+use errlens_exporter::follow::FollowConfig;
+use errlens_exporter::metrics::DEFAULT_BUCKETS;
+use errlens_exporter::pipeline::PipelineConfig;
+use errlens_exporter::{run as serve, ServeConfig};
+use std::time::Duration;
+
+/// Runs `errlens serve` until SIGTERM or SIGINT.
+pub fn run(args: ServeArgs) -> anyhow::Result<Outcome> {
+    let cfg = ServeConfig {
+        listen: args.listen,
+        follow: FollowConfig {
+            patterns: args.follow,
+            from_start: args.from_start,
+            poll: Duration::from_millis(args.poll_interval as u64),
+            max_line: errlens_parse::DEFAULT_MAX_LINE,
+        },
+        stdin: args.stdin,
+        state_dir: args.state_dir,
+        max_body: args.max_body,
+        pipeline: PipelineConfig {
+            retry_window_ms: args.retry_window,
+            top_clients: args.top_clients,
+            top_endpoints: args.top_endpoints,
+        },
+        buckets: args.buckets.unwrap_or_else(|| DEFAULT_BUCKETS.to_vec()),
+    };
+    let registry = prometheus::Registry::new();
+    let totals = serve(cfg, &registry, |addr| {
+        eprintln!("errlens: serving metrics on http://{addr}/metrics");
+    })?;
+    eprintln!(
+        "errlens: stopped: {} records, {} malformed, {} blank",
+        totals.records, totals.malformed, totals.blank
+    );
+    Ok(Outcome::Ok)
+}

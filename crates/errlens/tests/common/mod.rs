@@ -1,0 +1,221 @@
+//! Shared helpers for tests that run `errlens serve` (and Prometheus) as real processes.
+#![allow(dead_code)]
+
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+/// An HTTP agent that returns 4xx/5xx responses instead of errors.
+pub fn agent() -> ureq::Agent {
+    ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .timeout_global(Some(Duration::from_secs(10)))
+        .build()
+        .into()
+}
+
+/// A running `errlens serve`; stopped with SIGTERM when dropped.
+pub struct Serve {
+    pub child: Child,
+    pub addr: String,
+    stderr: mpsc::Receiver<String>,
+}
+
+impl Serve {
+    /// Starts `errlens serve ARGS --listen 127.0.0.1:0` and waits for its address.
+    // The child is owned by the returned `Serve`, whose `Drop` terminates and waits for
+    // it; the lint cannot see through the move.
+    #[allow(clippy::zombie_processes)]
+    pub fn start(args: &[&str]) -> Serve {
+        let bin = assert_cmd::cargo::cargo_bin("errlens");
+        let mut child = Command::new(bin)
+            .arg("serve")
+            .args(args)
+            .args(["--listen", "127.0.0.1:0"])
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("errlens serve starts");
+        let (tx, rx) = mpsc::channel();
+        let stderr = child.stderr.take().unwrap();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                let _ = tx.send(line);
+            }
+        });
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            let line = rx
+                .recv_timeout(deadline.saturating_duration_since(Instant::now()))
+                .expect("errlens serve prints its address");
+            if let Some(rest) = line.strip_prefix("errlens: serving metrics on http://") {
+                let addr = rest.trim_end_matches("/metrics").to_owned();
+                return Serve {
+                    child,
+                    addr,
+                    stderr: rx,
+                };
+            }
+        }
+    }
+
+    /// GET a path, returning (status, body).
+    pub fn get(&self, path: &str) -> (u16, String) {
+        let mut r = agent()
+            .get(format!("http://{}{path}", self.addr))
+            .call()
+            .expect("request");
+        let status = r.status().as_u16();
+        (status, r.body_mut().read_to_string().unwrap_or_default())
+    }
+
+    /// POST a body to a path, returning (status, body).
+    pub fn post(&self, path: &str, body: &[u8]) -> (u16, String) {
+        let mut r = agent()
+            .post(format!("http://{}{path}", self.addr))
+            .send(body)
+            .expect("request");
+        let status = r.status().as_u16();
+        (status, r.body_mut().read_to_string().unwrap_or_default())
+    }
+
+    /// The /metrics text.
+    pub fn metrics(&self) -> String {
+        let (status, body) = self.get("/metrics");
+        assert_eq!(status, 200);
+        body
+    }
+
+    /// Sum of every series of `name` (with any labels) in the /metrics text.
+    pub fn sum(&self, name: &str) -> f64 {
+        metric_sum(&self.metrics(), name)
+    }
+
+    /// Waits until `sum(name) == want` (true) or the timeout passes (false).
+    pub fn wait_for(&self, name: &str, want: f64, timeout: Duration) -> bool {
+        let deadline = Instant::now() + timeout;
+        while Instant::now() < deadline {
+            if self.sum(name) == want {
+                return true;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        self.sum(name) == want
+    }
+
+    /// Sends SIGTERM, waits for exit, and returns the totals it printed:
+    /// (records, malformed, blank).
+    pub fn stop(mut self) -> (u64, u64, u64) {
+        terminate(&self.child);
+        let status = self.child.wait().unwrap();
+        assert!(
+            status.success(),
+            "errlens serve exits 0 on SIGTERM: {status}"
+        );
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while let Ok(line) = self
+            .stderr
+            .recv_timeout(deadline.saturating_duration_since(Instant::now()))
+        {
+            if let Some(rest) = line.strip_prefix("errlens: stopped: ") {
+                let n: Vec<u64> = rest
+                    .split(", ")
+                    .map(|p| p.split(' ').next().unwrap().parse().unwrap())
+                    .collect();
+                return (n[0], n[1], n[2]);
+            }
+        }
+        panic!("no shutdown totals printed");
+    }
+
+    /// Resident memory of the process, KiB.
+    pub fn rss_kib(&self) -> u64 {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id())).unwrap();
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix("VmRSS:"))
+            .and_then(|v| v.trim().trim_end_matches(" kB").trim().parse().ok())
+            .unwrap()
+    }
+}
+
+impl Drop for Serve {
+    fn drop(&mut self) {
+        if self.child.try_wait().ok().flatten().is_none() {
+            terminate(&self.child);
+            let _ = self.child.wait();
+        }
+    }
+}
+
+/// Sends SIGTERM to a child.
+pub fn terminate(child: &Child) {
+    let _ = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status();
+}
+
+/// Sum of every sample of metric `name` in Prometheus text format.
+pub fn metric_sum(text: &str, name: &str) -> f64 {
+    text.lines()
+        .filter(|l| !l.starts_with('#'))
+        .filter(|l| {
+            l.strip_prefix(name)
+                .is_some_and(|rest| rest.starts_with('{') || rest.starts_with(' '))
+        })
+        .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+        .sum()
+}
+
+/// A JSON-lines request record numbered `i` (unique first bytes, so every line differs).
+pub fn record(i: u64) -> String {
+    let status = [200, 200, 200, 429, 412, 500][(i % 6) as usize];
+    format!(
+        r#"{{"seq":{i},"ts":{},"method":"GET","url":"https://api.simkl.com/sync/activities/{}","status":{status},"client_id":"c{}","latency_ms":{}}}"#,
+        1_795_168_800 + i,
+        i % 50,
+        i % 7,
+        10 + i % 90
+    )
+}
+
+/// Whether a command is on PATH.
+pub fn have(cmd: &str) -> bool {
+    Command::new("sh")
+        .arg("-c")
+        .arg(format!("command -v {cmd}"))
+        .stdout(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success())
+}
+
+/// Fails the test with a clear message when a required tool is missing.
+pub fn require(cmd: &str) {
+    assert!(
+        have(cmd),
+        "`{cmd}` is not installed: run scripts/test, which installs it (Debian package `prometheus`)"
+    );
+}
+
+/// A free TCP port on 127.0.0.1.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// Appends text to a file.
+pub fn append(path: &Path, text: &str) {
+    use std::io::Write;
+    let mut f = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(path)
+        .unwrap();
+    f.write_all(text.as_bytes()).unwrap();
+}
