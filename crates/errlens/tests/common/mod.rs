@@ -4,6 +4,7 @@
 use std::io::{BufRead, BufReader};
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
+
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
@@ -218,4 +219,109 @@ pub fn append(path: &Path, text: &str) {
         .open(path)
         .unwrap();
     f.write_all(text.as_bytes()).unwrap();
+}
+
+/// A Prometheus server on 127.0.0.1 with a temporary config and storage.
+pub struct Prometheus {
+    child: Child,
+    pub url: String,
+    _dir: tempfile::TempDir,
+}
+
+impl Prometheus {
+    /// Starts Prometheus scraping `target` every second and waits until it is ready.
+    pub fn start(target: &str) -> Prometheus {
+        Self::start_with_rules(target, None)
+    }
+
+    /// Starts Prometheus scraping `target` every second, evaluating the rules file if
+    /// given, and waits until it is ready.
+    pub fn start_with_rules(target: &str, rules: Option<&Path>) -> Prometheus {
+        require("prometheus");
+        let dir = tempfile::tempdir().unwrap();
+        let config = dir.path().join("prometheus.yml");
+        let rule_files = match rules {
+            Some(r) => format!("rule_files:\n  - '{}'\n", r.display()),
+            None => String::new(),
+        };
+        std::fs::write(
+            &config,
+            format!(
+                "global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\n{rule_files}scrape_configs:\n  - job_name: errlens\n    static_configs:\n      - targets: ['{target}']\n"
+            ),
+        )
+        .unwrap();
+        let port = free_port();
+        let child = Command::new("prometheus")
+            .arg(format!("--config.file={}", config.display()))
+            .arg(format!(
+                "--storage.tsdb.path={}",
+                dir.path().join("data").display()
+            ))
+            .arg(format!("--web.listen-address=127.0.0.1:{port}"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("prometheus starts");
+        let url = format!("http://127.0.0.1:{port}");
+        let p = Prometheus {
+            child,
+            url,
+            _dir: dir,
+        };
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            let ok = agent()
+                .get(format!("{}/-/ready", p.url))
+                .call()
+                .is_ok_and(|r| r.status() == 200);
+            if ok {
+                return p;
+            }
+            assert!(Instant::now() < deadline, "prometheus did not become ready");
+            std::thread::sleep(Duration::from_millis(200));
+        }
+    }
+
+    /// Evaluates an instant query: Ok(result samples) or Err(Prometheus' error).
+    pub fn query_raw(&self, q: &str) -> Result<Vec<serde_json::Value>, String> {
+        let mut r = agent()
+            .get(format!("{}/api/v1/query", self.url))
+            .query("query", q)
+            .call()
+            .expect("query");
+        let v: serde_json::Value =
+            serde_json::from_str(&r.body_mut().read_to_string().unwrap()).unwrap();
+        if v["status"] != "success" {
+            return Err(format!("{}: {}", v["errorType"], v["error"]));
+        }
+        Ok(v["data"]["result"].as_array().cloned().unwrap_or_default())
+    }
+
+    /// Evaluates an instant query; returns the value of a single-sample result (None
+    /// for an empty result).
+    pub fn query(&self, q: &str) -> Option<f64> {
+        let result = self.query_raw(q).unwrap_or_else(|e| panic!("{q}: {e}"));
+        let sample = result.first()?;
+        sample["value"][1].as_str().unwrap().parse().ok()
+    }
+
+    /// Waits until `q` returns `want`.
+    pub fn wait_for(&self, q: &str, want: f64, timeout: Duration) -> Option<f64> {
+        let deadline = Instant::now() + timeout;
+        loop {
+            let got = self.query(q);
+            if got == Some(want) || Instant::now() > deadline {
+                return got;
+            }
+            std::thread::sleep(Duration::from_millis(300));
+        }
+    }
+}
+
+impl Drop for Prometheus {
+    fn drop(&mut self) {
+        terminate(&self.child);
+        let _ = self.child.wait();
+    }
 }
