@@ -15,6 +15,7 @@ pub mod chains;
 pub mod endpoint;
 mod intern;
 pub mod latency;
+pub mod parallel;
 pub mod report;
 pub mod summary;
 

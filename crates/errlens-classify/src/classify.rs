@@ -159,16 +159,18 @@ pub fn classify_parts(
 }
 
 fn simkl(status: u16, error: Option<&str>, code: Option<i64>) -> Verdict {
-    let label = match error {
-        None => ErrorLabel::None,
-        Some(e) => {
+    let exact = error.and_then(|e| tables::simkl_error(status, e));
+    let label = match (error, exact) {
+        (None, _) => ErrorLabel::None,
+        // The label names the first row with the id, which may sit under another status.
+        (Some(e), _) => {
             tables::simkl_error_any(e).map_or(ErrorLabel::Other, |i| ErrorLabel::SimklId(i as u8))
         }
     };
     let mismatch = code.is_some_and(|c| c != i64::from(status));
     let mut v = match tables::simkl_status(status) {
         Some((i, row)) => {
-            let (rule, class) = match error.and_then(|e| tables::simkl_error(status, e)) {
+            let (rule, class) = match exact {
                 Some((j, er)) => (Rule::SimklError(j as u8), er.class),
                 None => (Rule::SimklStatus(i as u8), row.class),
             };

@@ -510,12 +510,22 @@ pub static HTTP: [HttpRow; 18] = [
     ),
 ];
 
+/// Row index + 1 of each HTTP status in [`SIMKL_STATUS`] (0: not in the table), built at
+/// compile time so the lookup on the hot path is one load.
+static SIMKL_STATUS_INDEX: [u8; 600] = {
+    let mut idx = [0u8; 600];
+    let mut i = 0;
+    while i < SIMKL_STATUS.len() {
+        idx[SIMKL_STATUS[i].status as usize] = (i + 1) as u8;
+        i += 1;
+    }
+    idx
+};
+
 /// The Simkl status row for `status`.
 pub fn simkl_status(status: u16) -> Option<(usize, &'static SimklStatusRow)> {
-    SIMKL_STATUS
-        .iter()
-        .enumerate()
-        .find(|(_, r)| r.status == status)
+    let i = *SIMKL_STATUS_INDEX.get(usize::from(status))?;
+    (i > 0).then(|| (usize::from(i) - 1, &SIMKL_STATUS[usize::from(i) - 1]))
 }
 
 /// The known Simkl error row for (`status`, `error`).
@@ -523,12 +533,15 @@ pub fn simkl_error(status: u16, error: &str) -> Option<(usize, &'static SimklErr
     SIMKL_ERRORS
         .iter()
         .enumerate()
-        .find(|(_, r)| r.status == status && r.error == error)
+        // Status first: it rules out most rows without touching the strings.
+        .find(|(_, r)| r.status == status && r.error.len() == error.len() && r.error == error)
 }
 
 /// Index of a Simkl error id known under any status (for metric labels).
 pub fn simkl_error_any(error: &str) -> Option<usize> {
-    SIMKL_ERRORS.iter().position(|r| r.error == error)
+    SIMKL_ERRORS
+        .iter()
+        .position(|r| r.error.len() == error.len() && r.error == error)
 }
 
 /// The TMDB row for `code` (1–47).
@@ -537,15 +550,30 @@ pub fn tmdb_code(code: i64) -> Option<&'static TmdbRow> {
     TMDB.get(i)
 }
 
+/// Row index + 1 of each HTTP status in [`HTTP`] (first matching range; 0: none),
+/// built at compile time.
+static HTTP_INDEX: [u8; 600] = {
+    let mut idx = [0u8; 600];
+    let mut status = 0;
+    while status < 600 {
+        let mut i = 0;
+        while i < HTTP.len() {
+            if HTTP[i].from as usize <= status && status <= HTTP[i].to as usize {
+                idx[status] = (i + 1) as u8;
+                break;
+            }
+            i += 1;
+        }
+        status += 1;
+    }
+    idx
+};
+
 /// The generic HTTP row for `status`.
 pub fn http_status(status: u16) -> (usize, &'static HttpRow) {
-    match HTTP
-        .iter()
-        .enumerate()
-        .find(|(_, r)| (r.from..=r.to).contains(&status))
-    {
-        Some(found) => found,
-        None => (usize::MAX, &HTTP_UNKNOWN),
+    match HTTP_INDEX.get(usize::from(status)).copied().unwrap_or(0) {
+        0 => (usize::MAX, &HTTP_UNKNOWN),
+        i => (usize::from(i) - 1, &HTTP[usize::from(i) - 1]),
     }
 }
 

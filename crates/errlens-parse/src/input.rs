@@ -59,10 +59,83 @@ pub fn wrap(reader: Box<dyn Read + Send>) -> io::Result<Box<dyn BufRead + Send>>
     if is_gzip {
         Ok(Box::new(BufReader::with_capacity(
             BUF_SIZE,
-            MultiGzDecoder::new(buf),
+            Decompressing::spawn(MultiGzDecoder::new(buf))?,
         )))
     } else {
         Ok(Box::new(buf))
+    }
+}
+
+/// Decompression on its own thread: the reader hands out blocks a helper thread has
+/// already inflated, so inflating and parsing overlap on two cores.
+struct Decompressing {
+    rx: std::sync::mpsc::Receiver<io::Result<Vec<u8>>>,
+    block: Vec<u8>,
+    pos: usize,
+}
+
+impl Decompressing {
+    fn spawn(mut inner: impl Read + Send + 'static) -> io::Result<Decompressing> {
+        // A few blocks in flight bound the memory whatever the file size.
+        let (tx, rx) = std::sync::mpsc::sync_channel::<io::Result<Vec<u8>>>(4);
+        std::thread::Builder::new()
+            .name("errlens-gunzip".into())
+            .spawn(move || loop {
+                let mut block = vec![0u8; 1 << 20];
+                let mut filled = 0;
+                let result = loop {
+                    match inner.read(&mut block[filled..]) {
+                        Ok(0) => break Ok(()),
+                        Ok(n) => {
+                            filled += n;
+                            if filled == block.len() {
+                                break Ok(());
+                            }
+                        }
+                        Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                        Err(e) => break Err(e),
+                    }
+                };
+                block.truncate(filled);
+                let done = filled == 0;
+                let sent = match result {
+                    Ok(()) if done => break,
+                    Ok(()) => tx.send(Ok(block)),
+                    Err(e) => {
+                        // Lines inflated before the error still count.
+                        let _ = tx.send(Ok(block));
+                        let _ = tx.send(Err(e));
+                        break;
+                    }
+                };
+                if sent.is_err() {
+                    break; // the reader is gone
+                }
+            })?;
+        Ok(Decompressing {
+            rx,
+            block: Vec::new(),
+            pos: 0,
+        })
+    }
+}
+
+impl Read for Decompressing {
+    fn read(&mut self, out: &mut [u8]) -> io::Result<usize> {
+        while self.pos == self.block.len() {
+            match self.rx.recv() {
+                Ok(Ok(block)) => {
+                    self.block = block;
+                    self.pos = 0;
+                }
+                Ok(Err(e)) => return Err(e),
+                Err(_) => return Ok(0), // the helper finished: end of input
+            }
+        }
+        let n = out.len().min(self.block.len() - self.pos);
+        out[..n].copy_from_slice(&self.block[self.pos..self.pos + n]);
+        self.pos += n;
+        Ok(n)
     }
 }
 
@@ -87,6 +160,21 @@ mod tests {
             .read_to_string(&mut out)
             .unwrap();
         assert_eq!(out, "{\"status\":200}\n{\"status\":404}\n");
+    }
+
+    #[test]
+    fn corrupt_gzip_is_an_error_after_what_inflated() {
+        let mut enc = GzEncoder::new(Vec::new(), Compression::fast());
+        enc.write_all(&b"{\"status\":200}\n".repeat(1000)).unwrap();
+        let mut gz = enc.finish().unwrap();
+        let cut = gz.len() / 2;
+        gz.truncate(cut);
+        let mut out = Vec::new();
+        let err = wrap(Box::new(io::Cursor::new(gz)))
+            .unwrap()
+            .read_to_end(&mut out)
+            .unwrap_err();
+        assert!(!err.to_string().is_empty());
     }
 
     #[test]

@@ -178,6 +178,11 @@ pub struct ReportArgs {
     /// How many clients and endpoints to list before folding the rest into `other`.
     #[arg(long, value_name = "N", default_value_t = 10)]
     pub top: usize,
+
+    /// Worker threads for large uncompressed files (default: all cores). Results are
+    /// identical whatever the number.
+    #[arg(long, short = 'j', value_name = "N")]
+    pub threads: Option<usize>,
 }
 
 /// Parses `90`, `90s`, `500ms`, `2m` or `1h` to milliseconds.

@@ -4,7 +4,7 @@ use super::Outcome;
 use crate::cli::{Format, MergeArgs, ReportArgs};
 use crate::{output, render};
 use anyhow::{bail, Context};
-use errlens_audit::{AuditConfig, Auditor, Report, ReportOptions, Summary};
+use errlens_audit::{parallel, AuditConfig, Auditor, Report, ReportOptions, Summary};
 use std::io::IsTerminal;
 use std::path::Path;
 
@@ -20,29 +20,29 @@ pub fn run(args: ReportArgs) -> anyhow::Result<Outcome> {
     if files.iter().filter(|f| *f == "-").count() > 1 {
         bail!("`-` (standard input) can be given only once");
     }
-    let mut auditor = Auditor::new(AuditConfig {
-        malformed_sample: args.malformed_sample,
-        retry_window_ms: args.retry_window,
-        mergeable_chains: args.emit_summary.is_some(),
-        ..AuditConfig::default()
-    });
+    let threads = args
+        .threads
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
+        .max(1);
     let mut failed = false;
-    for file in &files {
-        match errlens_parse::open_input(file) {
-            Ok(reader) => {
-                if let Err(e) = auditor.read(file, reader) {
-                    eprintln!("errlens: {file}: read error, stopped this input: {e}");
-                    failed = true;
-                }
-            }
-            Err(e) => {
-                eprintln!("errlens: {e}");
-                auditor.unreadable(file, &e.to_string());
-                failed = true;
-            }
+    let mut summary: Option<Summary> = None;
+    for (i, file) in files.iter().enumerate() {
+        let config = AuditConfig {
+            malformed_sample: args.malformed_sample,
+            retry_window_ms: args.retry_window,
+            // Inputs after the first continue it: chains across them are resolved when
+            // their summaries merge; with --emit-summary the first may continue another
+            // shard too.
+            mergeable_chains: args.emit_summary.is_some() || i > 0,
+            ..AuditConfig::default()
+        };
+        let part = audit_input(file, &config, threads, &mut failed);
+        match &mut summary {
+            Some(s) => s.merge(&part),
+            None => summary = Some(part),
         }
     }
-    let summary = auditor.finish();
+    let summary = summary.expect("at least one input");
     if let Some(path) = &args.emit_summary {
         std::fs::write(path, summary.to_json())
             .with_context(|| format!("cannot write summary {}", path.display()))?;
@@ -54,6 +54,56 @@ pub fn run(args: ReportArgs) -> anyhow::Result<Outcome> {
     } else {
         Outcome::Ok
     })
+}
+
+/// Audits one input: large plain files in parallel, everything else streaming.
+fn audit_input(file: &str, config: &AuditConfig, threads: usize, failed: &mut bool) -> Summary {
+    if file != "-" && threads > 1 && is_plain_file(file) {
+        match parallel::audit_file(
+            Path::new(file),
+            file,
+            config,
+            threads,
+            parallel::DEFAULT_CHUNK,
+        ) {
+            Ok(s) => return s,
+            Err(e) => {
+                eprintln!("errlens: {file}: {e}");
+                *failed = true;
+                let mut a = Auditor::new(config.clone());
+                a.unreadable(file, &e.to_string());
+                return a.finish();
+            }
+        }
+    }
+    let mut auditor = Auditor::new(config.clone());
+    match errlens_parse::open_input(file) {
+        Ok(reader) => {
+            if let Err(e) = auditor.read(file, reader) {
+                eprintln!("errlens: {file}: read error, stopped this input: {e}");
+                *failed = true;
+            }
+        }
+        Err(e) => {
+            eprintln!("errlens: {e}");
+            auditor.unreadable(file, &e.to_string());
+            *failed = true;
+        }
+    }
+    auditor.finish()
+}
+
+/// A regular file that does not start with the gzip magic bytes.
+fn is_plain_file(path: &str) -> bool {
+    let Ok(mut f) = std::fs::File::open(path) else {
+        return false;
+    };
+    if !f.metadata().is_ok_and(|m| m.is_file()) {
+        return false;
+    }
+    let mut magic = [0u8; 2];
+    let n = std::io::Read::read(&mut f, &mut magic).unwrap_or(0);
+    !(n == 2 && magic == [0x1f, 0x8b])
 }
 
 /// Runs `errlens merge`.

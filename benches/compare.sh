@@ -1,0 +1,89 @@
+#!/usr/bin/env bash
+# Side-by-side: errlens against mtail, jq, grep and `wc -l` on the same generated log,
+# run alternately, several runs each; checks that errlens' counts equal mtail's and
+# prints a Markdown table (median wall time, MB/s, peak RSS, ratio to errlens).
+#
+#   benches/compare.sh                  # 5,000,000 lines (~900 MB), 3 runs each
+#   LINES=1000000 RUNS=5 benches/compare.sh
+#
+# Installs mtail, jq and GNU time from Debian if missing (needs root or sudo).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+LINES=${LINES:-5000000}
+RUNS=${RUNS:-3}
+WORK=${WORK:-$(mktemp -d)}
+
+missing=()
+command -v mtail >/dev/null || missing+=(mtail)
+command -v jq >/dev/null || missing+=(jq)
+[ -x /usr/bin/time ] || missing+=(time)
+if [ ${#missing[@]} -gt 0 ]; then
+  sudo=""; [ "$(id -u)" -eq 0 ] || sudo=sudo
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+cargo build --release -q
+bin=$PWD/target/release/errlens
+log=$WORK/errlens-bench-$LINES.jsonl
+[ -s "$log" ] || "$bin" gen --lines "$LINES" --seed 42 -o "$log"
+bytes=$(stat -c %s "$log")
+cat "$log" > /dev/null # page cache warm for everyone
+
+: > "$WORK/times"
+run() {
+  local name=$1; shift
+  /usr/bin/time -f "%e %M" -o "$WORK/time.$name" "$@" > "$WORK/out.$name" 2> "$WORK/err.$name"
+  echo "$name $(cat "$WORK/time.$name")" >> "$WORK/times"
+}
+for r in $(seq "$RUNS"); do
+  echo "run $r of $RUNS" >&2
+  run wc wc -l "$log"
+  run grep grep -c '"status":429' "$log"
+  run errlens "$bin" report "$log" --format json
+  run errlens_1_thread "$bin" report "$log" --format json --threads 1
+  run mtail mtail --one_shot --one_shot_format prometheus --emit_prog_label=false \
+    --progs benches/errlens.mtail --logs "$log"
+  run jq jq -n 'reduce inputs as $l ({}; .[($l.status | tostring)] += 1)' "$log"
+done
+
+# The counts must agree: errlens' report against mtail's counters.
+sum_mtail() { awk -v m="$1" '$1 ~ "^"m"([{]|$)" { s += $NF } END { printf "%d", s }' "$WORK/out.mtail"; }
+e="$WORK/out.errlens"
+check() {
+  if [ "$2" != "$3" ]; then echo "MISMATCH $1: errlens $2, mtail $3" >&2; exit 1; fi
+  echo "counts agree: $1 = $2" >&2
+}
+check requests "$(jq .records "$e")" "$(sum_mtail requests)"
+check retries "$(jq .retries.total "$e")" "$(sum_mtail retries)"
+check simkl_error_ids "$(jq '[.groups[] | select(.error != null) | .count] | add' "$e")" "$(sum_mtail simkl_errors)"
+check tmdb_codes "$(jq '[.groups[] | select(.tmdb_code != null) | .count] | add' "$e")" "$(sum_mtail tmdb_codes)"
+for s in 200 412 429 500; do
+  check "status $s" "$(jq ".by_status[\"$s\"] // 0" "$e")" \
+    "$(awk -v s="$s" '$1 ~ /^requests[{]/ && $1 ~ "status=\""s"\"" { t += $NF } END { printf "%d", t }' "$WORK/out.mtail")"
+done
+check "errlens 1 thread = 2 threads" "$(jq -S -c . "$WORK/out.errlens_1_thread" | md5sum)" "$(jq -S -c . "$e" | md5sum)"
+
+median() { sort -n | awk '{ a[NR] = $1 } END { print (NR % 2) ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2 }'; }
+base=$(awk '$1 == "errlens" { print $2 }' "$WORK/times" | median)
+cpu=$(lscpu | sed -n 's/^Model name: *//p' | head -1)
+echo
+echo "$LINES lines, $((bytes / 1000000)) MB, $(nproc) cores ($cpu), median of $RUNS runs, page cache warm"
+echo
+echo "| tool | median wall (s) | MB/s | peak RSS (MB) | time vs errlens |"
+echo "|---|---:|---:|---:|---:|"
+for name in errlens errlens_1_thread mtail jq grep wc; do
+  wall=$(awk -v n="$name" '$1 == n { print $2 }' "$WORK/times" | median)
+  rss=$(awk -v n="$name" '$1 == n { print $3 }' "$WORK/times" | sort -n | tail -1)
+  label=$name
+  case $name in
+    errlens) label="errlens report --format json (all cores)" ;;
+    errlens_1_thread) label="errlens report --threads 1" ;;
+    mtail) label="mtail --one_shot (benches/errlens.mtail)" ;;
+    jq) label="jq (count by status only)" ;;
+    grep) label="grep -c '\"status\":429'" ;;
+    wc) label="wc -l" ;;
+  esac
+  awk -v l="$label" -v w="$wall" -v r="$rss" -v b="$bytes" -v base="$base" \
+    'BEGIN { printf "| %s | %.2f | %.0f | %.0f | %.2fx |\n", l, w, b / w / 1e6, r / 1024, w / base }'
+done

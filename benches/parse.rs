@@ -1,0 +1,55 @@
+//! Parsing: MB/s per line shape (the generator's flat shape, the Simkl envelope only,
+//! TMDB with a 422 errors array, aliases and numeric strings, malformed lines).
+
+use criterion::{black_box, criterion_group, criterion_main, Criterion, Throughput};
+use errlens_parse::parse_line;
+
+fn shape(name: &str, line: &str) -> (String, Vec<u8>) {
+    let mut buf = Vec::new();
+    for _ in 0..2000 {
+        buf.extend_from_slice(line.as_bytes());
+        buf.push(b'\n');
+    }
+    (name.to_owned(), buf)
+}
+
+fn bench(c: &mut Criterion) {
+    let generated = errlens_bench::log(20_000);
+    let shapes = vec![
+        ("generated_mix".to_owned(), generated),
+        shape(
+            "simkl_envelope_only",
+            r#"{"error":"client_id_failed","code":412,"message":"client_id failed"}"#,
+        ),
+        shape(
+            "tmdb_422_errors",
+            r#"{"ts":"2026-11-20T10:01:18Z","method":"GET","url":"https://api.themoviedb.org/3/search/movie","status":422,"latency_ms":20,"errors":["query must be provided"]}"#,
+        ),
+        shape(
+            "aliases_numeric_strings",
+            r#"{"@timestamp":1795168822000,"method":"GET","host":"api.simkl.com","path":"/users/settings","http_status":"401","elapsed_ms":"40","client_id":"plex-sync","error":"user_token_failed","code":401}"#,
+        ),
+        shape(
+            "malformed",
+            r#"{"ts":"2026-11-20T10:02:02Z","method":"GET","url":"https://api.simkl.com/sync/activities",status:200}"#,
+        ),
+    ];
+    let mut g = c.benchmark_group("parse");
+    for (name, buf) in &shapes {
+        let lines = errlens_bench::lines(buf);
+        g.throughput(Throughput::Bytes(buf.len() as u64));
+        g.bench_function(name.as_str(), |b| {
+            b.iter(|| {
+                let mut ok = 0u32;
+                for l in &lines {
+                    ok += u32::from(parse_line(black_box(l)).is_ok());
+                }
+                ok
+            })
+        });
+    }
+    g.finish();
+}
+
+criterion_group!(benches, bench);
+criterion_main!(benches);

@@ -1,0 +1,156 @@
+//! Parallel audit of a large file: newline-aligned chunks on all cores, merged in order.
+//!
+//! Each chunk is audited on its own (every chunk but the first as a mergeable shard) and
+//! the summaries are reduced pairwise, left to right, with [`Summary::merge`] — the same
+//! exact merge as `errlens merge`, so retry chains that cross a chunk boundary are judged
+//! as in one pass and every count equals the single-threaded result. Each worker holds
+//! one chunk in memory, so peak memory is about threads × chunk size whatever the file
+//! size.
+
+use crate::{AuditConfig, Auditor, Summary};
+use rayon::prelude::*;
+use std::fs::File;
+use std::io;
+use std::os::unix::fs::FileExt;
+use std::path::Path;
+
+/// Default chunk size: large enough that per-chunk overhead vanishes, small enough
+/// that two workers stay far below 64 MB.
+pub const DEFAULT_CHUNK: u64 = 4 << 20;
+
+/// A chunk's summary and the lines it held (to re-base malformed line numbers).
+struct Part {
+    summary: Summary,
+    lines: u64,
+}
+
+/// Audits the regular file at `path` (named `name` in reports) with up to `threads`
+/// workers, in chunks of about `chunk` bytes. Falls back to one streaming pass when the
+/// file is small or one thread is asked for.
+pub fn audit_file(
+    path: &Path,
+    name: &str,
+    config: &AuditConfig,
+    threads: usize,
+    chunk: u64,
+) -> io::Result<Summary> {
+    let file = File::open(path)?;
+    let len = file.metadata()?.len();
+    let chunk = chunk.max(1 << 10);
+    if threads <= 1 || len < 2 * chunk {
+        let mut a = Auditor::new(config.clone());
+        a.read(name, io::BufReader::with_capacity(256 << 10, file))?;
+        return Ok(a.finish());
+    }
+    let bounds = boundaries(&file, len, chunk)?;
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .build()
+        .map_err(io::Error::other)?;
+    let identity = || Part {
+        summary: Summary {
+            malformed_sample_cap: config.malformed_sample,
+            ..Summary::default()
+        },
+        lines: 0,
+    };
+    let merged = pool.install(|| {
+        bounds
+            .par_iter()
+            .enumerate()
+            .map(|(i, &(start, end))| -> io::Result<Part> {
+                let mut buf = vec![0u8; (end - start) as usize];
+                file.read_exact_at(&mut buf, start)?;
+                let mut a = Auditor::new(AuditConfig {
+                    // Only the first chunk knows nothing came before it.
+                    mergeable_chains: config.mergeable_chains || i > 0,
+                    ..config.clone()
+                });
+                a.read(name, buf.as_slice())?;
+                let summary = a.finish();
+                let lines = summary.inputs.iter().map(|s| s.lines).sum();
+                Ok(Part { summary, lines })
+            })
+            .try_reduce(identity, |mut a, mut b| {
+                for m in &mut b.summary.malformed_sample {
+                    m.line += a.lines;
+                }
+                a.summary.merge(&b.summary);
+                a.lines += b.lines;
+                coalesce_inputs(&mut a.summary);
+                Ok(a)
+            })
+    })?;
+    Ok(merged.summary)
+}
+
+/// Chunks are of one input: their per-chunk input stats become one.
+fn coalesce_inputs(s: &mut Summary) {
+    if s.inputs.len() > 1 {
+        let mut one = s.inputs[0].clone();
+        for i in &s.inputs[1..] {
+            one.lines += i.lines;
+            one.bytes += i.bytes;
+            if one.error.is_none() {
+                one.error = i.error.clone();
+            }
+        }
+        s.inputs = vec![one];
+    }
+}
+
+/// [start, end) byte ranges of about `chunk` bytes, each ending just after a newline
+/// (the last at the end of the file).
+fn boundaries(file: &File, len: u64, chunk: u64) -> io::Result<Vec<(u64, u64)>> {
+    let mut out = Vec::new();
+    let mut start = 0;
+    let mut window = vec![0u8; 64 << 10];
+    while start < len {
+        let mut end = start + chunk;
+        if end >= len {
+            out.push((start, len));
+            break;
+        }
+        // Move the cut to just after the next newline.
+        loop {
+            let n = file.read_at(&mut window, end)?;
+            if n == 0 {
+                end = len;
+                break;
+            }
+            if let Some(i) = memchr_nl(&window[..n]) {
+                end += i as u64 + 1;
+                break;
+            }
+            end += n as u64;
+        }
+        out.push((start, end));
+        start = end;
+    }
+    Ok(out)
+}
+
+fn memchr_nl(b: &[u8]) -> Option<usize> {
+    b.iter().position(|&c| c == b'\n')
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Write;
+
+    #[test]
+    fn boundaries_cover_the_file_at_newlines() {
+        let mut f = tempfile::NamedTempFile::new().unwrap();
+        let text = "a\nbb\nccc\n".repeat(500) + "tail-without-newline";
+        f.write_all(text.as_bytes()).unwrap();
+        let len = text.len() as u64;
+        let b = boundaries(f.as_file(), len, 1024).unwrap();
+        assert_eq!(b.first().unwrap().0, 0);
+        assert_eq!(b.last().unwrap().1, len);
+        for w in b.windows(2) {
+            assert_eq!(w[0].1, w[1].0);
+            assert_eq!(text.as_bytes()[w[0].1 as usize - 1], b'\n');
+        }
+    }
+}
