@@ -7,6 +7,7 @@
 //! status *means*; that is `errlens-classify`'s job.
 #![deny(missing_docs)]
 
+mod fast;
 pub mod input;
 pub mod lines;
 pub mod record;

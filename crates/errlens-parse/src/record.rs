@@ -249,7 +249,19 @@ pub enum ParseError {
 }
 
 /// Parses one JSON-lines request record.
+///
+/// The common flat shape is read by a scanner ([`crate::fast`]); anything it does not
+/// accept (escapes, nested values, non-ASCII bytes, unusual numbers, invalid JSON) goes
+/// through serde_json, which has the last word on what is valid.
 pub fn parse_line(line: &[u8]) -> Result<Record<'_>, ParseError> {
+    match crate::fast::scan(line) {
+        Some(raw) => raw.into_record(),
+        None => parse_line_serde(line),
+    }
+}
+
+/// Parses one line with serde_json only (the reference the fast path must equal).
+pub(crate) fn parse_line_serde(line: &[u8]) -> Result<Record<'_>, ParseError> {
     let mut de = serde_json::Deserializer::from_slice(line);
     let raw = match de.deserialize_map(RawVisitor) {
         Ok(raw) => raw,
@@ -278,7 +290,7 @@ fn json_reason(e: &serde_json::Error) -> String {
 /// | `status`     | `http_status`                           |
 /// | `latency_ms` | `duration_ms`, `elapsed_ms`             |
 #[derive(Clone, Copy)]
-enum Field {
+pub(crate) enum Field {
     Ts,
     Method,
     Url,
@@ -301,7 +313,7 @@ enum Field {
 }
 
 impl Field {
-    fn from_name(name: &str) -> Field {
+    pub(crate) fn from_name(name: &str) -> Field {
         match name {
             "ts" | "time" | "timestamp" | "@timestamp" => Field::Ts,
             "method" => Field::Method,
@@ -344,7 +356,7 @@ impl<'de> de::Deserialize<'de> for Field {
 
 /// Field values as found, before status resolution and provider detection.
 #[derive(Default)]
-struct Raw<'a> {
+pub(crate) struct Raw<'a> {
     ts: Option<Scalar<'a>>,
     method: Option<Cow<'a, str>>,
     url: Option<Cow<'a, str>>,
@@ -370,7 +382,37 @@ fn http_status(v: Option<i64>) -> Option<u16> {
 }
 
 impl<'a> Raw<'a> {
-    fn into_record(self) -> Result<Record<'a>, ParseError> {
+    /// Stores one field's value (the same mapping for the serde path and the fast path).
+    pub(crate) fn set(&mut self, field: Field, v: Scalar<'a>) {
+        match field {
+            Field::Ts => self.ts = Some(v),
+            Field::Method => self.method = v.into_str(),
+            Field::Url => self.url = v.into_str(),
+            Field::Host => self.host = v.into_str(),
+            Field::Path => self.path = v.into_str(),
+            Field::Status => self.status = v.as_i64(),
+            Field::HttpStatus => self.http_status = v.as_i64(),
+            Field::Latency => self.latency_ms = v.as_f64().filter(|l| *l >= 0.0),
+            Field::ClientId => self.client_id = v.into_str(),
+            Field::Attempt => self.attempt = v.as_i64().and_then(|a| u32::try_from(a).ok()),
+            Field::RetryAfter => self.retry_after_s = v.as_f64().filter(|r| *r >= 0.0),
+            Field::Error => self.error = v.into_str(),
+            Field::Code => self.code = v.as_i64(),
+            Field::Message => self.message = v.into_str(),
+            Field::StatusCode => self.tmdb_code = v.as_i64(),
+            Field::StatusMessage => self.status_message = v.into_str(),
+            Field::Success => self.success = v.as_bool(),
+            Field::Errors => {
+                self.errors = match v {
+                    Scalar::Seq(n) => Some(n),
+                    _ => None,
+                }
+            }
+            Field::Other => {}
+        }
+    }
+
+    pub(crate) fn into_record(self) -> Result<Record<'a>, ParseError> {
         let (status, status_source) =
             match http_status(self.status).or_else(|| http_status(self.http_status)) {
                 Some(s) => (s, StatusSource::Status),
@@ -448,32 +490,7 @@ impl<'de> Visitor<'de> for RawVisitor {
                 continue;
             }
             let v: Scalar<'de> = map.next_value()?;
-            match field {
-                Field::Ts => raw.ts = Some(v),
-                Field::Method => raw.method = v.into_str(),
-                Field::Url => raw.url = v.into_str(),
-                Field::Host => raw.host = v.into_str(),
-                Field::Path => raw.path = v.into_str(),
-                Field::Status => raw.status = v.as_i64(),
-                Field::HttpStatus => raw.http_status = v.as_i64(),
-                Field::Latency => raw.latency_ms = v.as_f64().filter(|l| *l >= 0.0),
-                Field::ClientId => raw.client_id = v.into_str(),
-                Field::Attempt => raw.attempt = v.as_i64().and_then(|a| u32::try_from(a).ok()),
-                Field::RetryAfter => raw.retry_after_s = v.as_f64().filter(|r| *r >= 0.0),
-                Field::Error => raw.error = v.into_str(),
-                Field::Code => raw.code = v.as_i64(),
-                Field::Message => raw.message = v.into_str(),
-                Field::StatusCode => raw.tmdb_code = v.as_i64(),
-                Field::StatusMessage => raw.status_message = v.into_str(),
-                Field::Success => raw.success = v.as_bool(),
-                Field::Errors => {
-                    raw.errors = match v {
-                        Scalar::Seq(n) => Some(n),
-                        _ => None,
-                    }
-                }
-                Field::Other => unreachable!("skipped above"),
-            }
+            raw.set(field, v);
         }
         Ok(raw)
     }

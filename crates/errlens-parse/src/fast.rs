@@ -1,0 +1,251 @@
+//! The fast path: a scanner for the flat, plain request line most logs consist of.
+//!
+//! It accepts only a strict subset of JSON — an ASCII line with no backslash, holding
+//! one object whose values are strings, numbers, `true`, `false` or `null` — and returns
+//! `None` for everything else, which then goes through serde_json. So it never accepts
+//! a line serde_json rejects, and for every line it accepts it produces the same fields:
+//! strings are borrowed exactly as serde_json borrows unescaped strings, short plain
+//! integers are converted exactly as serde_json converts them, and every other number is
+//! handed to serde_json itself. A property test holds it to that
+//! (`tests::fast_path_equals_serde`).
+
+use crate::record::{Field, Raw};
+use crate::value::Scalar;
+use std::borrow::Cow;
+
+/// Scans `line`; `None` means "not the simple shape: ask serde_json".
+pub(crate) fn scan(line: &[u8]) -> Option<Raw<'_>> {
+    if !line.is_ascii() || memchr::memchr(b'\\', line).is_some() {
+        return None;
+    }
+    // ASCII is valid UTF-8.
+    let s = std::str::from_utf8(line).ok()?;
+    let b = s.as_bytes();
+    let mut i = ws(b, 0);
+    if b.get(i) != Some(&b'{') {
+        return None;
+    }
+    i = ws(b, i + 1);
+    let mut raw = Raw::default();
+    if b.get(i) == Some(&b'}') {
+        i += 1;
+    } else {
+        loop {
+            let (key, next) = string(s, i)?;
+            i = ws(b, next);
+            if b.get(i) != Some(&b':') {
+                return None;
+            }
+            i = ws(b, i + 1);
+            let (value, next) = value(s, i)?;
+            let field = Field::from_name(key);
+            if !matches!(field, Field::Other) {
+                raw.set(field, value);
+            }
+            i = ws(b, next);
+            match b.get(i) {
+                Some(b',') => i = ws(b, i + 1),
+                Some(b'}') => {
+                    i += 1;
+                    break;
+                }
+                _ => return None,
+            }
+        }
+    }
+    (ws(b, i) == b.len()).then_some(raw)
+}
+
+/// Skips JSON white space.
+fn ws(b: &[u8], mut i: usize) -> usize {
+    while i < b.len() && matches!(b[i], b' ' | b'\t' | b'\n' | b'\r') {
+        i += 1;
+    }
+    i
+}
+
+/// A string starting at `i` (at its opening quote): its content and the index after it.
+fn string(s: &str, i: usize) -> Option<(&str, usize)> {
+    let b = s.as_bytes();
+    if b.get(i) != Some(&b'"') {
+        return None;
+    }
+    let end = i + 1 + memchr::memchr(b'"', &b[i + 1..])?;
+    let content = &s[i + 1..end];
+    // Control characters must be escaped in JSON: serde_json rejects them.
+    if content.bytes().any(|c| c < 0x20) {
+        return None;
+    }
+    Some((content, end + 1))
+}
+
+/// A scalar value starting at `i`, and the index after it.
+fn value(s: &str, i: usize) -> Option<(Scalar<'_>, usize)> {
+    let b = s.as_bytes();
+    match *b.get(i)? {
+        b'"' => string(s, i).map(|(v, next)| (Scalar::Str(Cow::Borrowed(v)), next)),
+        b't' => s[i..]
+            .starts_with("true")
+            .then_some((Scalar::Bool(true), i + 4)),
+        b'f' => s[i..]
+            .starts_with("false")
+            .then_some((Scalar::Bool(false), i + 5)),
+        b'n' => s[i..].starts_with("null").then_some((Scalar::Null, i + 4)),
+        b'-' | b'0'..=b'9' => number(s, i),
+        // Arrays, objects and anything else: serde_json decides.
+        _ => None,
+    }
+}
+
+/// A number starting at `i`: validated against JSON's grammar; short plain integers
+/// converted here, every other number by serde_json itself (so the value is the same
+/// to the bit).
+fn number(s: &str, i: usize) -> Option<(Scalar<'_>, usize)> {
+    let b = s.as_bytes();
+    let mut j = i;
+    if b[j] == b'-' {
+        j += 1;
+    }
+    let int_start = j;
+    while j < b.len() && b[j].is_ascii_digit() {
+        j += 1;
+    }
+    let int_len = j - int_start;
+    // JSON: at least one digit, no leading zeros.
+    if int_len == 0 || (int_len > 1 && b[int_start] == b'0') {
+        return None;
+    }
+    let mut plain = true;
+    if j < b.len() && b[j] == b'.' {
+        plain = false;
+        j += 1;
+        let f = j;
+        while j < b.len() && b[j].is_ascii_digit() {
+            j += 1;
+        }
+        if j == f {
+            return None;
+        }
+    }
+    if j < b.len() && (b[j] == b'e' || b[j] == b'E') {
+        plain = false;
+        j += 1;
+        if j < b.len() && (b[j] == b'+' || b[j] == b'-') {
+            j += 1;
+        }
+        let e = j;
+        while j < b.len() && b[j].is_ascii_digit() {
+            j += 1;
+        }
+        if j == e {
+            return None;
+        }
+    }
+    let token = &s[i..j];
+    let negative = b[i] == b'-';
+    // Up to 18 digits fit both u64 and i64 without overflow; `-0` is left to serde_json.
+    if plain && int_len <= 18 && !(negative && token == "-0") {
+        let mut v: i64 = 0;
+        for &d in &b[int_start..j] {
+            v = v * 10 + i64::from(d - b'0');
+        }
+        return Some((Scalar::I64(if negative { -v } else { v }), j));
+    }
+    let v: Scalar<'_> = serde_json::from_str(token).ok()?;
+    Some((v, j))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::record::{parse_line_serde, Record};
+    use proptest::prelude::*;
+
+    /// The fast path, when it answers, must give what serde_json gives.
+    fn same(line: &[u8]) {
+        if let Some(raw) = scan(line) {
+            let fast: Result<Record<'_>, _> = raw.into_record();
+            let slow = parse_line_serde(line);
+            assert_eq!(fast, slow, "{:?}", String::from_utf8_lossy(line));
+        }
+    }
+
+    #[test]
+    fn takes_the_common_shapes() {
+        for l in [
+            r#"{"ts":"2026-11-20T10:00:00Z","method":"GET","url":"https://api.simkl.com/x","status":200,"latency_ms":84,"client_id":"k","attempt":1}"#,
+            r#"{"error":"client_id_failed","code":412,"message":"client_id failed"}"#,
+            r#" { "status" : "429" , "retry_after" : 2.5 , "success" : false , "x" : null } "#,
+            r#"{}"#,
+        ] {
+            assert!(scan(l.as_bytes()).is_some(), "{l}");
+            same(l.as_bytes());
+        }
+    }
+
+    #[test]
+    fn leaves_the_rest_to_serde() {
+        for l in [
+            r#"{"status":200,"errors":["x"]}"#,
+            r#"{"status":200,"h":{"a":1}}"#,
+            r#"{"status":200,"m":"caf\u00e9"}"#,
+            "{\"status\":200,\"m\":\"caf\u{e9}\"}",
+            r#"{"status":01}"#,
+            r#"{"status":200,}"#,
+            r#"{"status":200} x"#,
+            "{\"status\":200,\"m\":\"a\tb\"}",
+            r#"[1]"#,
+            r#"{"status":tru}"#,
+        ] {
+            assert!(scan(l.as_bytes()).is_none(), "{l}");
+        }
+    }
+
+    #[test]
+    fn numbers_match_serde_to_the_bit() {
+        for n in [
+            "0",
+            "7",
+            "-7",
+            "123456789012345678",
+            "1234567890123456789",
+            "18446744073709551616",
+            "-9223372036854775809",
+            "0.1",
+            "1.5e3",
+            "2.5E-3",
+            "1795168800.123",
+            "-0.0",
+            "99999999999999999999999",
+            "3.141592653589793238462643383279",
+            "-0",
+            "1e2",
+            "-1E+2",
+        ] {
+            let l = format!(r#"{{"status":200,"latency_ms":{n},"ts":{n},"attempt":{n}}}"#);
+            same(l.as_bytes());
+        }
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 2000, ..ProptestConfig::default() })]
+        #[test]
+        fn fast_path_equals_serde(
+            cut in 0usize..220,
+            byte in prop::sample::select(vec![b'"', b'\\', b',', b':', b'{', b'}', b'[', b' ', b'0', b'-', b'.', b'e', 0u8, 0x1f, 0xc3, b'a']),
+            at in 0usize..220,
+            pick in 0usize..4,
+        ) {
+            let bases = [
+                br#"{"ts":"2026-11-20T10:00:00Z","method":"GET","url":"https://api.simkl.com/sync/x?y=1","status":429,"latency_ms":12.5,"client_id":"c","attempt":2,"retry_after":10,"error":"rate_limit","code":429}"#.as_slice(),
+                br#"{"url":"https://api.themoviedb.org/3/movie/1","http_status":"500","status_code":44,"status_message":"x","success":false,"duration_ms":"7"}"#.as_slice(),
+                br#"{"@timestamp":1795168800123,"host":"api.simkl.com","path":"/a/1","status":200,"elapsed_ms":0,"extra":null,"flag":true}"#.as_slice(),
+                br#"{"error":"client_id_failed","code":412}"#.as_slice(),
+            ];
+            let mut v = bases[pick].to_vec();
+            if at < v.len() { v[at] = byte; }
+            v.truncate(cut.min(v.len()).max(1));
+            same(&v);
+        }
+    }
+}
