@@ -34,6 +34,8 @@ pub struct AuditConfig {
     /// another): each key's first events then stay unresolved in the summary so a merge
     /// can judge them exactly. Costs memory per distinct key seen early in the input.
     pub mergeable_chains: bool,
+    /// Bytes read so far, for a progress display (added in batches, shared by workers).
+    pub progress: Option<std::sync::Arc<std::sync::atomic::AtomicU64>>,
 }
 
 impl Default for AuditConfig {
@@ -43,6 +45,7 @@ impl Default for AuditConfig {
             max_line: errlens_parse::DEFAULT_MAX_LINE,
             retry_window_ms: 60_000,
             mergeable_chains: false,
+            progress: None,
         }
     }
 }
@@ -139,11 +142,16 @@ impl Auditor {
             file: name.to_owned(),
             ..InputStats::default()
         };
+        let mut unreported = 0u64;
         let result = loop {
             match lines.next_line() {
                 Ok(Some(line)) => {
                     stats.lines += 1;
                     stats.bytes += line.raw_len;
+                    unreported += line.raw_len;
+                    if unreported >= 1 << 20 {
+                        self.report_progress(&mut unreported);
+                    }
                     let outcome = if line.truncated {
                         Err(ParseError::TooLong(self.config.max_line))
                     } else {
@@ -155,11 +163,19 @@ impl Auditor {
                 Err(e) => break Err(e),
             }
         };
+        self.report_progress(&mut unreported);
         if let Err(e) = &result {
             stats.error = Some(e.to_string());
         }
         self.summary.inputs.push(stats);
         result
+    }
+
+    fn report_progress(&self, bytes: &mut u64) {
+        if let Some(p) = &self.config.progress {
+            p.fetch_add(*bytes, std::sync::atomic::Ordering::Relaxed);
+        }
+        *bytes = 0;
     }
 
     /// Records an input that could not be opened at all.

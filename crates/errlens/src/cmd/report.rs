@@ -7,6 +7,9 @@ use anyhow::{bail, Context};
 use errlens_audit::{parallel, AuditConfig, Auditor, Report, ReportOptions, Summary};
 use std::io::IsTerminal;
 use std::path::Path;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 /// Runs `errlens report`.
 pub fn run(args: ReportArgs) -> anyhow::Result<Outcome> {
@@ -26,6 +29,7 @@ pub fn run(args: ReportArgs) -> anyhow::Result<Outcome> {
         .max(1);
     let mut failed = false;
     let mut summary: Option<Summary> = None;
+    let progress = Progress::start(&files);
     for (i, file) in files.iter().enumerate() {
         let config = AuditConfig {
             malformed_sample: args.malformed_sample,
@@ -34,6 +38,7 @@ pub fn run(args: ReportArgs) -> anyhow::Result<Outcome> {
             // their summaries merge; with --emit-summary the first may continue another
             // shard too.
             mergeable_chains: args.emit_summary.is_some() || i > 0,
+            progress: progress.as_ref().map(|p| p.bytes.clone()),
             ..AuditConfig::default()
         };
         let part = audit_input(file, &config, threads, &mut failed);
@@ -43,6 +48,7 @@ pub fn run(args: ReportArgs) -> anyhow::Result<Outcome> {
         }
     }
     let summary = summary.expect("at least one input");
+    drop(progress);
     if let Some(path) = &args.emit_summary {
         std::fs::write(path, summary.to_json())
             .with_context(|| format!("cannot write summary {}", path.display()))?;
@@ -91,6 +97,79 @@ fn audit_input(file: &str, config: &AuditConfig, threads: usize, failed: &mut bo
         }
     }
     auditor.finish()
+}
+
+/// A progress line on a terminal's standard error for runs longer than a second: bytes
+/// read (of the total, for plain files) and throughput. Cleared when dropped.
+struct Progress {
+    bytes: Arc<AtomicU64>,
+    stop: Arc<AtomicBool>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Progress {
+    fn start(files: &[String]) -> Option<Progress> {
+        if !std::io::stderr().is_terminal() {
+            return None;
+        }
+        let total: u64 = files
+            .iter()
+            .filter(|f| *f != "-" && is_plain_file(f))
+            .filter_map(|f| std::fs::metadata(f).ok())
+            .map(|m| m.len())
+            .sum();
+        let known = files.iter().all(|f| f != "-" && is_plain_file(f));
+        let bytes = Arc::new(AtomicU64::new(0));
+        let stop = Arc::new(AtomicBool::new(false));
+        let (b, s) = (bytes.clone(), stop.clone());
+        let thread = std::thread::spawn(move || {
+            let started = Instant::now();
+            let mut last: Option<Instant> = None;
+            while !s.load(Ordering::Relaxed) {
+                std::thread::sleep(Duration::from_millis(100));
+                let elapsed = started.elapsed();
+                // Quiet for short runs; then twice a second.
+                if elapsed < Duration::from_secs(1)
+                    || last.is_some_and(|t| t.elapsed() < Duration::from_millis(500))
+                {
+                    continue;
+                }
+                last = Some(Instant::now());
+                let done = b.load(Ordering::Relaxed);
+                let mb = |n: u64| n as f64 / 1e6;
+                let rate = mb(done) / elapsed.as_secs_f64();
+                let line = if known && total > 0 {
+                    format!(
+                        "errlens: {:.0} of {:.0} MB ({:.0}%), {:.0} MB/s",
+                        mb(done),
+                        mb(total),
+                        done as f64 * 100.0 / total as f64,
+                        rate
+                    )
+                } else {
+                    format!("errlens: {:.0} MB read, {:.0} MB/s", mb(done), rate)
+                };
+                eprint!("\r{line}\x1b[K");
+            }
+            if last.is_some() {
+                eprint!("\r\x1b[K");
+            }
+        });
+        Some(Progress {
+            bytes,
+            stop,
+            thread: Some(thread),
+        })
+    }
+}
+
+impl Drop for Progress {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
 }
 
 /// A regular file that does not start with the gzip magic bytes.
