@@ -178,6 +178,40 @@ impl Auditor {
         *bytes = 0;
     }
 
+    /// Reads every line of an in-memory input, in place (no copy per line): the same
+    /// result as [`Auditor::read`] over the same bytes.
+    pub fn read_slice(&mut self, name: &str, bytes: &[u8]) {
+        let mut stats = InputStats {
+            file: name.to_owned(),
+            ..InputStats::default()
+        };
+        let mut rest = bytes;
+        let mut number = 0u64;
+        let mut unreported = 0u64;
+        while !rest.is_empty() {
+            let (line, raw_len) = match memchr::memchr(b'\n', rest) {
+                Some(i) => (&rest[..i], i + 1),
+                None => (rest, rest.len()),
+            };
+            rest = &rest[raw_len..];
+            number += 1;
+            stats.lines += 1;
+            stats.bytes += raw_len as u64;
+            unreported += raw_len as u64;
+            if unreported >= 1 << 20 {
+                self.report_progress(&mut unreported);
+            }
+            let outcome = if line.len() > self.config.max_line {
+                Err(ParseError::TooLong(self.config.max_line))
+            } else {
+                Ok(line.strip_suffix(b"\r").unwrap_or(line))
+            };
+            self.line(name, number, outcome);
+        }
+        self.report_progress(&mut unreported);
+        self.summary.inputs.push(stats);
+    }
+
     /// Records an input that could not be opened at all.
     pub fn unreadable(&mut self, name: &str, error: &str) {
         self.summary.inputs.push(InputStats {
@@ -258,7 +292,9 @@ impl Auditor {
 
         let p = provider_index(rec.provider);
         self.providers[usize::from(p)].count(rec.status);
-        if let Some(ms) = rec.latency_ms {
+        // Latency is recorded once: in the endpoint's histogram when there is a path
+        // (provider histograms are merged from them at the end), else here.
+        if let (Some(ms), None) = (rec.latency_ms, rec.path()) {
             self.latency[usize::from(p)].record_ms(ms);
         }
         if let Some(ts) = rec.ts_ms {
@@ -352,10 +388,6 @@ impl Auditor {
                 s.retries_by_provider
                     .insert(p.as_str().to_owned(), self.retries.by_provider[i]);
             }
-            if !self.latency[i].is_empty() {
-                s.latency
-                    .insert(p.as_str().to_owned(), std::mem::take(&mut self.latency[i]));
-            }
         }
         for (i, pressure) in self.client_pressure.iter().enumerate() {
             s.clients.insert(
@@ -365,6 +397,23 @@ impl Auditor {
                     retries: self.retries.by_client[i],
                 },
             );
+        }
+        // Provider latency: the path-less records' histogram plus every endpoint's.
+        for (i, (_, latency)) in self.endpoint_stats.iter().enumerate() {
+            let name = self.endpoints.name(i as u32);
+            let provider = name.split_once(' ').map_or("unknown", |(p, _)| p);
+            if latency.is_empty() {
+                continue;
+            }
+            if let Some(p) = errlens_parse::Provider::from_name(provider) {
+                self.latency[usize::from(provider_index(p))].merge(latency);
+            }
+        }
+        for (i, p) in Provider::ALL.iter().enumerate() {
+            if !self.latency[i].is_empty() {
+                s.latency
+                    .insert(p.as_str().to_owned(), std::mem::take(&mut self.latency[i]));
+            }
         }
         let mut endpoints: Vec<EndpointStats> = self
             .endpoint_stats

@@ -31,7 +31,7 @@ fn check(seed: u64, attempt_field: bool, chunk: u64) {
         .unwrap();
     let opts = ReportOptions { top: 1000 };
     let want = serde_json::to_value(Report::from_summary(&single.finish(), opts)).unwrap();
-    for threads in [2, 3] {
+    for threads in [1, 2, 3] {
         let got = audit_file(f.path(), "log", &cfg, threads, chunk).unwrap();
         let got = serde_json::to_value(Report::from_summary(&got, opts)).unwrap();
         assert!(want == got, "seed {seed}, attempt {attempt_field}, chunk {chunk}, {threads} threads: reports differ");

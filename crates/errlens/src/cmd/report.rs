@@ -62,7 +62,8 @@ pub fn run(args: ReportArgs) -> anyhow::Result<Outcome> {
     })
 }
 
-/// Audits one input: large plain files in parallel, everything else streaming.
+/// Audits one input: large plain files in chunks on `threads` workers, everything else
+/// (standard input, gzip) streaming.
 fn audit_input(file: &str, config: &AuditConfig, threads: usize, failed: &mut bool) -> Summary {
     if file != "-" && threads > 1 && is_plain_file(file) {
         match parallel::audit_file(
