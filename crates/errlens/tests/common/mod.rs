@@ -152,10 +152,11 @@ impl Drop for Serve {
     }
 }
 
-/// Sends SIGTERM to a child.
+/// Sends SIGTERM to a child (the shell's builtin `kill`: no procps needed).
 pub fn terminate(child: &Child) {
-    let _ = Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
+    let _ = Command::new("sh")
+        .arg("-c")
+        .arg(format!("kill -TERM {}", child.id()))
         .status();
 }
 
