@@ -274,7 +274,6 @@ pub struct Tracker {
     min_ts: Option<i64>,
     max_ts: Option<i64>,
     last_sweep_ts: i64,
-    seq: u64,
     scratch: String,
 }
 
@@ -289,11 +288,6 @@ impl Tracker {
             buffer_prefixes,
             ..Tracker::default()
         }
-    }
-
-    /// Keys currently held.
-    pub fn live_keys(&self) -> usize {
-        self.slots.len()
     }
 
     /// Processes one classified record of client `client` (an id the caller keeps).
@@ -334,7 +328,6 @@ impl Tracker {
 
     /// Processes one event of key `key` by client `client`.
     pub fn push(&mut self, key: u64, client: u32, ev: Event, sink: &mut impl Sink) {
-        self.seq += 1;
         if let Some(ts) = ev.ts {
             self.min_ts = Some(self.min_ts.map_or(ts, |m| m.min(ts)));
             self.max_ts = Some(self.max_ts.map_or(ts, |m| m.max(ts)));

@@ -103,20 +103,9 @@ pub struct ClientRetries {
 /// The `retries` section.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Retries {
-    /// Retries: records with attempt > 1, or inferred retries.
-    pub total: u64,
-    /// Retries after a deterministic (non-retryable) failure.
-    pub wasted: u64,
-    /// Retries sooner than max(backoff schedule, Retry-After).
-    pub early: u64,
-    /// Retries beyond attempt 6.
-    pub over_limit: u64,
-    /// POSTs retried after a Simkl 429.
-    pub post_after_429: u64,
-    /// Retries with no fault found.
-    pub ok: u64,
-    /// Retries whose previous attempt is not in the log (only over_limit judged).
-    pub unlinked: u64,
+    /// Retries (records with attempt > 1, or inferred) and their judgements.
+    #[serde(flatten)]
+    pub counts: RetryCounts,
     /// Chains (logical requests with at least one retry).
     pub chains: u64,
     /// Chains whose last attempt succeeded.
@@ -315,13 +304,7 @@ fn retries(s: &Summary, opts: ReportOptions) -> Retries {
     });
     worst.truncate(opts.top);
     Retries {
-        total: r.total,
-        wasted: r.wasted,
-        early: r.early,
-        over_limit: r.over_limit,
-        post_after_429: r.post_after_429,
-        ok: r.ok,
-        unlinked: r.unlinked,
+        counts: *r,
         chains: s.chains.chains,
         recovered: s.chains.recovered,
         abandoned: s.chains.abandoned,

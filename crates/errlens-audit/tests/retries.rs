@@ -48,7 +48,10 @@ fn wasted_after_tmdb_44() {
         ),
     ]);
     let x = &r.retries;
-    assert_eq!((x.total, x.wasted, x.early, x.ok), (1, 1, 0, 0));
+    assert_eq!(
+        (x.counts.total, x.counts.wasted, x.counts.early, x.counts.ok),
+        (1, 1, 0, 0)
+    );
     assert_eq!((x.chains, x.recovered, x.abandoned), (1, 0, 1));
 }
 
@@ -77,7 +80,7 @@ fn wasted_after_simkl_412() {
             json!({"error": "client_id_failed", "attempt": 3}),
         ),
     ]);
-    assert_eq!((r.retries.total, r.retries.wasted), (2, 2));
+    assert_eq!((r.retries.counts.total, r.retries.counts.wasted), (2, 2));
     assert_eq!(r.retries.worst_clients[0].client_id, "app");
     assert_eq!(r.retries.worst_clients[0].retries.wasted, 2);
 }
@@ -104,7 +107,10 @@ fn early_after_429_with_retry_after_10() {
         line(13.5, "GET", SIMKL, 200, json!({"attempt": 3})),
     ]);
     let x = &r.retries;
-    assert_eq!((x.total, x.early, x.wasted, x.ok), (2, 1, 0, 1));
+    assert_eq!(
+        (x.counts.total, x.counts.early, x.counts.wasted, x.counts.ok),
+        (2, 1, 0, 1)
+    );
     assert_eq!((x.chains, x.recovered, x.abandoned), (1, 1, 0));
 }
 
@@ -120,13 +126,19 @@ fn on_time_retries_are_not_flagged() {
     }
     let x = report(&lines).retries;
     assert_eq!(
-        (x.total, x.ok, x.early, x.wasted, x.over_limit),
+        (
+            x.counts.total,
+            x.counts.ok,
+            x.counts.early,
+            x.counts.wasted,
+            x.counts.over_limit
+        ),
         (4, 4, 0, 0, 0)
     );
     // One second short of the schedule before attempt 4 is early.
     lines[3] = line(1.0 + 2.0 + 3.0, "GET", SIMKL, 503, json!({"attempt": 4}));
     let x = report(&lines).retries;
-    assert_eq!((x.early, x.ok), (1, 3));
+    assert_eq!((x.counts.early, x.counts.ok), (1, 3));
 }
 
 #[test]
@@ -144,7 +156,15 @@ fn over_limit_beyond_attempt_6() {
         t += 20.0;
     }
     let x = report(&lines).retries;
-    assert_eq!((x.total, x.over_limit, x.early, x.wasted), (7, 2, 0, 0));
+    assert_eq!(
+        (
+            x.counts.total,
+            x.counts.over_limit,
+            x.counts.early,
+            x.counts.wasted
+        ),
+        (7, 2, 0, 0)
+    );
     assert_eq!((x.chains, x.abandoned), (1, 1));
 }
 
@@ -170,7 +190,10 @@ fn post_after_simkl_429() {
         line(50.0, "GET", SIMKL, 200, json!({"attempt": 2})),
     ]);
     let x = &r.retries;
-    assert_eq!((x.total, x.post_after_429, x.ok), (2, 1, 1));
+    assert_eq!(
+        (x.counts.total, x.counts.post_after_429, x.counts.ok),
+        (2, 1, 1)
+    );
 }
 
 #[test]
@@ -185,7 +208,10 @@ fn inferred_chains_without_attempt_field() {
         line(201.0, "GET", TMDB, 404, json!({"status_code": 34})), // retry: wasted, on time (1 s)
     ]);
     let x = &r.retries;
-    assert_eq!((x.total, x.early, x.wasted, x.ok), (3, 1, 1, 1));
+    assert_eq!(
+        (x.counts.total, x.counts.early, x.counts.wasted, x.counts.ok),
+        (3, 1, 1, 1)
+    );
     assert_eq!((x.chains, x.recovered, x.abandoned), (2, 1, 1));
 }
 
@@ -195,14 +221,14 @@ fn retry_window_is_configurable() {
         line(0.0, "GET", SIMKL, 500, json!({})),
         line(90.0, "GET", SIMKL, 500, json!({})),
     ];
-    assert_eq!(report(&lines).retries.total, 0);
+    assert_eq!(report(&lines).retries.counts.total, 0);
     let mut a = Auditor::new(AuditConfig {
         retry_window_ms: 120_000,
         ..AuditConfig::default()
     });
     a.read("t", lines.join("\n").as_bytes()).unwrap();
     let r = Report::from_summary(&a.finish(), ReportOptions::default());
-    assert_eq!(r.retries.total, 1);
+    assert_eq!(r.retries.counts.total, 1);
 }
 
 #[test]
@@ -213,14 +239,17 @@ fn keys_separate_clients_methods_and_urls() {
         line(2.0, "GET", HISTORY, 500, json!({})),
         line(3.0, "GET", SIMKL, 500, json!({"client_id": "other-app"})),
     ]);
-    assert_eq!(r.retries.total, 0);
+    assert_eq!(r.retries.counts.total, 0);
 }
 
 #[test]
 fn attempt_without_url_is_an_unlinked_retry() {
     let r = report(&[json!({"status": 429, "error": "rate_limit", "attempt": 9}).to_string()]);
     let x = &r.retries;
-    assert_eq!((x.total, x.unlinked, x.over_limit), (1, 1, 1));
+    assert_eq!(
+        (x.counts.total, x.counts.unlinked, x.counts.over_limit),
+        (1, 1, 1)
+    );
 }
 
 #[test]

@@ -7,7 +7,7 @@
 //! contain (see [`series_bound`]).
 
 use errlens_audit::chains::RetryCounts;
-use errlens_classify::{Class, ErrorLabel, Verdict};
+use errlens_classify::{Class, Verdict};
 use errlens_parse::Provider;
 use prometheus::{
     Gauge, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge, IntGaugeVec, Opts,
@@ -180,7 +180,7 @@ impl Metrics {
             .inc();
         if v.failure {
             self.failures
-                .with_label_values(&[p, v.class.as_str(), error_label(v.error)])
+                .with_label_values(&[p, v.class.as_str(), v.error.as_str()])
                 .inc();
         }
         if v.hidden_failure {
@@ -199,11 +199,6 @@ impl Metrics {
             }
         }
     }
-}
-
-/// The `error` label: a known Simkl id, a TMDB code, `none` or `other`.
-fn error_label(e: ErrorLabel) -> &'static str {
-    e.as_str()
 }
 
 /// The `status` label: the status as digits, from a static table (never formatted per

@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{require, Prometheus, Serve};
+use common::{gen_log, require, Prometheus, Serve};
 use serde_json::Value;
 use std::collections::{BTreeSet, HashSet};
 use std::path::{Path, PathBuf};
@@ -267,21 +267,7 @@ fn metric_names(expr: &str) -> BTreeSet<String> {
 fn every_query_and_recording_rule_returns_data_from_a_real_prometheus() {
     let dir = tempfile::tempdir().unwrap();
     let log = dir.path().join("api.log");
-    assert_cmd::Command::cargo_bin("errlens")
-        .unwrap()
-        .args([
-            "gen",
-            "--lines",
-            "20000",
-            "--seed",
-            "3",
-            "--garbage-per-mille",
-            "5",
-            "-o",
-        ])
-        .arg(&log)
-        .assert()
-        .success();
+    gen_log(&log, 20_000, 3, 5);
     // The shipped fixture adds status mismatches, which the generator does not make.
     let mut text = std::fs::read(&log).unwrap();
     text.extend(std::fs::read(root().join("fixtures/logs/sample.jsonl")).unwrap());

@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{Prometheus, Serve};
+use common::{gen_log, Prometheus, Serve};
 use serde_json::Value;
 use std::time::Duration;
 
@@ -11,21 +11,7 @@ use std::time::Duration;
 fn prometheus_counts_equal_the_report() {
     let dir = tempfile::tempdir().unwrap();
     let log = dir.path().join("api.log");
-    assert_cmd::Command::cargo_bin("errlens")
-        .unwrap()
-        .args([
-            "gen",
-            "--lines",
-            "20000",
-            "--seed",
-            "9",
-            "--garbage-per-mille",
-            "3",
-            "-o",
-        ])
-        .arg(&log)
-        .assert()
-        .success();
+    gen_log(&log, 20_000, 9, 3);
     let out = assert_cmd::Command::cargo_bin("errlens")
         .unwrap()
         .arg("report")

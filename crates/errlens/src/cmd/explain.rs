@@ -4,7 +4,7 @@ use super::Outcome;
 use crate::cli::{ExplainArgs, Format, TableProvider};
 use crate::output;
 use anyhow::bail;
-use errlens_classify::tables::{self, RetryPolicy};
+use errlens_classify::tables;
 use serde::Serialize;
 use std::fmt::Write;
 
@@ -167,7 +167,6 @@ fn lookup(provider: TableProvider, code: &str) -> anyhow::Result<Vec<Explained>>
                     .unwrap_or_default();
                 bail!("{code:?} is not a known Simkl error id{hint}; give an HTTP status (e.g. 429) or one of the ids in `errlens tables --provider simkl`");
             }
-            debug_assert!(rows.iter().all(|r| r.retry != RetryPolicy::None.as_str()));
             Ok(rows)
         }
     }

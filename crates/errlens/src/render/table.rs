@@ -178,13 +178,14 @@ fn client_cell(c: &str) -> String {
 
 fn retry_sections(r: &Report) -> Vec<TextTable> {
     let x = &r.retries;
-    if x.total == 0 {
+    let c = &x.counts;
+    if c.total == 0 {
         return Vec::new();
     }
     let mut t = TextTable::new(&["judgement", "retries", "share", "meaning"]);
     t.title = Some(format!(
         "Retry hygiene: {} retries in {} chains ({} recovered, {} abandoned)",
-        thousands(x.total),
+        thousands(c.total),
         thousands(x.chains),
         thousands(x.recovered),
         thousands(x.abandoned)
@@ -193,28 +194,28 @@ fn retry_sections(r: &Report) -> Vec<TextTable> {
     for (name, n, meaning) in [
         (
             "wasted",
-            x.wasted,
+            c.wasted,
             "retried a deterministic error: cannot succeed",
         ),
         (
             "early",
-            x.early,
+            c.early,
             "sooner than backoff (1,2,4,8,16 s) or Retry-After",
         ),
-        ("over_limit", x.over_limit, "beyond attempt 6"),
+        ("over_limit", c.over_limit, "beyond attempt 6"),
         (
             "post_after_429",
-            x.post_after_429,
+            c.post_after_429,
             "POST retried after a Simkl 429: extends the block",
         ),
-        ("ok", x.ok, "no fault found"),
-        ("unlinked", x.unlinked, "previous attempt not in the log"),
+        ("ok", c.ok, "no fault found"),
+        ("unlinked", c.unlinked, "previous attempt not in the log"),
     ] {
         if n > 0 || name != "unlinked" {
             t.rows.push(vec![
                 name.into(),
                 thousands(n),
-                percent(n, x.total),
+                percent(n, c.total),
                 meaning.into(),
             ]);
         }

@@ -184,6 +184,19 @@ pub fn record(i: u64) -> String {
     )
 }
 
+/// Writes a generated log (`errlens gen`) of `lines` lines, with `garbage_per_mille`
+/// malformed lines, to `path`.
+pub fn gen_log(path: &Path, lines: u64, seed: u64, garbage_per_mille: u32) {
+    assert_cmd::Command::cargo_bin("errlens")
+        .unwrap()
+        .arg("gen")
+        .args(["--lines", &lines.to_string(), "--seed", &seed.to_string()])
+        .args(["--garbage-per-mille", &garbage_per_mille.to_string(), "-o"])
+        .arg(path)
+        .assert()
+        .success();
+}
+
 /// Whether a command is on PATH.
 pub fn have(cmd: &str) -> bool {
     Command::new("sh")
