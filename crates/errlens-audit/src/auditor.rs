@@ -13,9 +13,9 @@ use crate::summary::{
     Pressure, Summary,
 };
 use errlens_classify::{classify, Verdict};
-use errlens_parse::{is_blank, parse_line, LineReader, ParseError, Provider, Record};
+use errlens_parse::{is_blank, parse_line, ParseError, Provider, Record};
 use rustc_hash::FxHashMap as HashMap;
-use std::io::{self, BufRead};
+use std::io::{self, Read};
 
 /// Distinct endpoints kept per audit; further ones are counted as `<other>`.
 pub const MAX_ENDPOINTS: usize = 500;
@@ -57,6 +57,39 @@ struct LiveKey {
     status: u16,
     error: Option<u32>,
     tmdb_code: Option<i64>,
+}
+
+/// Bytes read at a time by [`Auditor::read`]: big enough that per-read costs vanish,
+/// above the default line cap so a full buffer without a newline means a too-long line.
+const READ_BLOCK: usize = 2 << 20;
+
+/// Where reading one input stands: its statistics and the current line number.
+struct Cursor {
+    stats: InputStats,
+    number: u64,
+    /// Bytes not yet added to the shared progress counter.
+    unreported: u64,
+}
+
+impl Cursor {
+    fn new(name: &str) -> Cursor {
+        Cursor {
+            stats: InputStats {
+                file: name.to_owned(),
+                ..InputStats::default()
+            },
+            number: 0,
+            unreported: 0,
+        }
+    }
+
+    /// Counts one line of `raw_len` bytes (terminator included).
+    fn count(&mut self, raw_len: u64) {
+        self.number += 1;
+        self.stats.lines += 1;
+        self.stats.bytes += raw_len;
+        self.unreported += raw_len;
+    }
 }
 
 /// Retry and chain counters, indexed by client id.
@@ -136,38 +169,86 @@ impl Auditor {
     /// Reads every line of `reader`, naming it `name` in reports. An I/O error stops
     /// this input (it is recorded in its [`InputStats`] and returned); what was read
     /// before it stays counted.
-    pub fn read<R: BufRead>(&mut self, name: &str, reader: R) -> io::Result<()> {
-        let mut lines = LineReader::with_max_line(reader, self.config.max_line);
-        let mut stats = InputStats {
-            file: name.to_owned(),
-            ..InputStats::default()
-        };
-        let mut unreported = 0u64;
+    ///
+    /// Reads in large blocks and parses lines where they lie in the block, so no line
+    /// is copied; a line longer than the block (and than the line cap) is counted as
+    /// malformed and skipped without being buffered whole.
+    pub fn read<R: Read>(&mut self, name: &str, reader: R) -> io::Result<()> {
+        self.read_blocks(name, reader, READ_BLOCK)
+    }
+
+    /// [`Auditor::read`] with a given block size (small ones exercise the carry-over
+    /// between blocks in tests).
+    #[doc(hidden)]
+    pub fn read_blocks<R: Read>(
+        &mut self,
+        name: &str,
+        mut reader: R,
+        block: usize,
+    ) -> io::Result<()> {
+        let mut cursor = Cursor::new(name);
+        let max_line = self.config.max_line;
+        let mut buf = vec![0u8; block.max(2)];
+        let mut filled = 0;
+        // Inside a line too long for the buffer: its bytes so far (it is being skipped).
+        let mut skipping: Option<u64> = None;
         let result = loop {
-            match lines.next_line() {
-                Ok(Some(line)) => {
-                    stats.lines += 1;
-                    stats.bytes += line.raw_len;
-                    unreported += line.raw_len;
-                    if unreported >= 1 << 20 {
-                        self.report_progress(&mut unreported);
-                    }
-                    let outcome = if line.truncated {
-                        Err(ParseError::TooLong(self.config.max_line))
-                    } else {
-                        Ok(line.bytes)
-                    };
-                    self.line(name, line.number, outcome);
-                }
-                Ok(None) => break Ok(()),
+            let n = match reader.read(&mut buf[filled..]) {
+                Ok(n) => n,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
                 Err(e) => break Err(e),
+            };
+            if n == 0 {
+                break Ok(());
+            }
+            let mut start = filled;
+            filled += n;
+            if let Some(so_far) = skipping {
+                match memchr::memchr(b'\n', &buf[start..filled]) {
+                    None => {
+                        skipping = Some(so_far + (filled - start) as u64);
+                        filled = 0;
+                        continue;
+                    }
+                    Some(i) => {
+                        skipping = None;
+                        self.too_long(&mut cursor, so_far + (i + 1) as u64);
+                        start += i + 1;
+                    }
+                }
+            } else {
+                start = 0;
+            }
+            // Whole lines go to the audit in place; the unfinished tail moves to the
+            // front of the buffer.
+            if let Some(i) = memchr::memrchr(b'\n', &buf[start..filled]) {
+                let end = start + i + 1;
+                self.feed(&mut cursor, &buf[start..end]);
+                start = end;
+            }
+            buf.copy_within(start..filled, 0);
+            filled -= start;
+            if filled == buf.len() {
+                if filled > max_line {
+                    // Longer than the cap whatever follows: skip to its end.
+                    skipping = Some(filled as u64);
+                    filled = 0;
+                } else {
+                    // The cap allows longer lines than the buffer holds.
+                    buf.resize((buf.len() * 2).min(max_line + 2).max(buf.len() + 1), 0);
+                }
             }
         };
-        self.report_progress(&mut unreported);
-        if let Err(e) = &result {
-            stats.error = Some(e.to_string());
+        // A last line without a newline is still a line.
+        match skipping {
+            Some(so_far) => self.too_long(&mut cursor, so_far),
+            None if filled > 0 => self.feed(&mut cursor, &buf[..filled]),
+            None => {}
         }
-        self.summary.inputs.push(stats);
+        if let Err(e) = &result {
+            cursor.stats.error = Some(e.to_string());
+        }
+        self.end(cursor);
         result
     }
 
@@ -181,35 +262,46 @@ impl Auditor {
     /// Reads every line of an in-memory input, in place (no copy per line): the same
     /// result as [`Auditor::read`] over the same bytes.
     pub fn read_slice(&mut self, name: &str, bytes: &[u8]) {
-        let mut stats = InputStats {
-            file: name.to_owned(),
-            ..InputStats::default()
-        };
+        let mut cursor = Cursor::new(name);
+        self.feed(&mut cursor, bytes);
+        self.end(cursor);
+    }
+
+    /// Audits the lines of `bytes`: whole lines, the last one with or without its
+    /// newline.
+    fn feed(&mut self, cursor: &mut Cursor, bytes: &[u8]) {
         let mut rest = bytes;
-        let mut number = 0u64;
-        let mut unreported = 0u64;
         while !rest.is_empty() {
             let (line, raw_len) = match memchr::memchr(b'\n', rest) {
                 Some(i) => (&rest[..i], i + 1),
                 None => (rest, rest.len()),
             };
             rest = &rest[raw_len..];
-            number += 1;
-            stats.lines += 1;
-            stats.bytes += raw_len as u64;
-            unreported += raw_len as u64;
-            if unreported >= 1 << 20 {
-                self.report_progress(&mut unreported);
+            cursor.count(raw_len as u64);
+            if cursor.unreported >= 1 << 20 {
+                self.report_progress(&mut cursor.unreported);
             }
             let outcome = if line.len() > self.config.max_line {
                 Err(ParseError::TooLong(self.config.max_line))
             } else {
                 Ok(line.strip_suffix(b"\r").unwrap_or(line))
             };
-            self.line(name, number, outcome);
+            self.line(&cursor.stats.file, cursor.number, outcome);
         }
-        self.report_progress(&mut unreported);
-        self.summary.inputs.push(stats);
+    }
+
+    /// Counts a line that was longer than the read buffer (and the cap), of `raw_len`
+    /// bytes with its newline.
+    fn too_long(&mut self, cursor: &mut Cursor, raw_len: u64) {
+        cursor.count(raw_len);
+        let error = ParseError::TooLong(self.config.max_line);
+        self.malformed(&cursor.stats.file, cursor.number, &error);
+    }
+
+    /// Ends an input: its statistics join the summary.
+    fn end(&mut self, mut cursor: Cursor) {
+        self.report_progress(&mut cursor.unreported);
+        self.summary.inputs.push(cursor.stats);
     }
 
     /// Records an input that could not be opened at all.
@@ -223,20 +315,18 @@ impl Auditor {
 
     /// Counts one line: blank, malformed or a record.
     pub fn line(&mut self, file: &str, number: u64, bytes: Result<&[u8], ParseError>) {
-        let parsed = bytes.and_then(|b| {
-            if is_blank(b) {
-                Ok(None)
-            } else {
-                parse_line(b).map(Some)
-            }
-        });
-        match parsed {
-            Ok(None) => self.blank(),
-            Ok(Some(rec)) => {
-                let verdict = classify(&rec);
-                self.observe(&rec, &verdict);
-            }
+        // Matched step by step rather than chained, so the record is not moved
+        // through intermediate `Result`s and `Option`s (it is a few hundred bytes).
+        match bytes {
             Err(e) => self.malformed(file, number, &e),
+            Ok(b) if is_blank(b) => self.blank(),
+            Ok(b) => match &parse_line(b) {
+                Ok(rec) => {
+                    let verdict = classify(rec);
+                    self.observe(rec, &verdict);
+                }
+                Err(e) => self.malformed(file, number, e),
+            },
         }
     }
 
@@ -472,6 +562,66 @@ mod tests {
         assert_eq!(s.malformed_by_reason.get("no_status"), Some(&1));
         assert_eq!(s.failures, 1);
         assert_eq!(s.inputs[0].lines, 7);
+    }
+
+    /// The reference reading: one line at a time through `LineReader`.
+    fn by_lines(input: &[u8], config: &AuditConfig) -> Summary {
+        let mut a = Auditor::new(config.clone());
+        let mut lines = errlens_parse::LineReader::with_max_line(input, config.max_line);
+        let mut stats = InputStats {
+            file: "t".to_owned(),
+            ..InputStats::default()
+        };
+        while let Some(line) = lines.next_line().unwrap() {
+            stats.lines += 1;
+            stats.bytes += line.raw_len;
+            let outcome = if line.truncated {
+                Err(ParseError::TooLong(config.max_line))
+            } else {
+                Ok(line.bytes)
+            };
+            a.line("t", line.number, outcome);
+        }
+        a.summary.inputs.push(stats);
+        a.finish()
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig { cases: 300, ..Default::default() })]
+        /// Block reading, with its carry-over, growth and skipping of long lines, equals
+        /// reading line by line, whatever the block size and line cap.
+        #[test]
+        fn block_reading_equals_line_reading(
+            lines in proptest::collection::vec(
+                proptest::prop_oneof![
+                    proptest::strategy::Just("{\"status\":200,\"url\":\"https://api.simkl.com/a/1\"}".to_owned()),
+                    proptest::strategy::Just("{\"status\":429,\"client_id\":\"c\"}\r".to_owned()),
+                    proptest::strategy::Just(String::new()),
+                    proptest::strategy::Just("\r".to_owned()),
+                    "[ -~]{0,90}",
+                    proptest::strategy::Strategy::prop_map(1usize..200, |n| format!("{{\"status\":500,\"message\":\"{}\"}}", "x".repeat(n))),
+                ],
+                0..40,
+            ),
+            final_newline in proptest::bool::ANY,
+            block in 2usize..300,
+            max_line in 1usize..260,
+        ) {
+            use proptest::prop_assert_eq;
+            let mut text = lines.join("\n");
+            if final_newline && !text.is_empty() {
+                text.push('\n');
+            }
+            let config = AuditConfig { max_line, malformed_sample: 1000, ..AuditConfig::default() };
+            let want = by_lines(text.as_bytes(), &config);
+            let mut a = Auditor::new(config.clone());
+            a.read_blocks("t", text.as_bytes(), block).unwrap();
+            let got = a.finish();
+            prop_assert_eq!(
+                serde_json::to_value(&got).unwrap(),
+                serde_json::to_value(&want).unwrap()
+            );
+        }
     }
 
     #[test]

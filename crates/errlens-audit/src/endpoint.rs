@@ -8,18 +8,33 @@
 /// numeric segment is an API version (`/3`, `/4` on TMDB) and is kept.
 pub fn template_into(path: &str, out: &mut String) {
     let start = out.len();
-    let end = path.find(['?', '#']).unwrap_or(path.len());
-    for (i, seg) in path[..end].split('/').enumerate() {
-        if i > 0 {
-            out.push('/');
-        }
-        let version = i == 1 && seg.len() <= 2 && seg.bytes().all(|b| b.is_ascii_digit());
+    let b = path.as_bytes();
+    let end = b
+        .iter()
+        .position(|&c| c == b'?' || c == b'#')
+        .unwrap_or(b.len());
+    // Copy the path in runs, replacing only id segments: most paths have one id or
+    // none, so this is one or three copies instead of one per segment.
+    let mut run = 0;
+    let mut seg_start = 0;
+    for i in 0.. {
+        let seg_end = b[seg_start..end]
+            .iter()
+            .position(|&c| c == b'/')
+            .map_or(end, |p| seg_start + p);
+        let seg = &path[seg_start..seg_end];
+        let version = i == 1 && seg.len() <= 2 && seg.bytes().all(|c| c.is_ascii_digit());
         if !seg.is_empty() && !version && is_id(seg) {
+            out.push_str(&path[run..seg_start]);
             out.push_str(":id");
-        } else {
-            out.push_str(seg);
+            run = seg_end;
         }
+        if seg_end == end {
+            break;
+        }
+        seg_start = seg_end + 1;
     }
+    out.push_str(&path[run..end]);
     if out.len() == start {
         out.push('/');
     }
@@ -89,6 +104,43 @@ mod tests {
         assert_eq!(t("/3/list/5f3c1e2a9b8d7c6e5f4a3b2c"), "/3/list/:id");
         assert_eq!(t(""), "/");
         assert_eq!(t("/"), "/");
+    }
+
+    /// The straightforward definition: split at `/`, template each segment, join.
+    fn reference(path: &str) -> String {
+        let end = path.find(['?', '#']).unwrap_or(path.len());
+        let mut out = String::new();
+        for (i, seg) in path[..end].split('/').enumerate() {
+            if i > 0 {
+                out.push('/');
+            }
+            let version = i == 1 && seg.len() <= 2 && seg.bytes().all(|b| b.is_ascii_digit());
+            if !seg.is_empty() && !version && is_id(seg) {
+                out.push_str(":id");
+            } else {
+                out.push_str(seg);
+            }
+        }
+        if out.is_empty() {
+            out.push('/');
+        }
+        out
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn runs_equal_the_segment_definition(
+            segs in proptest::collection::vec("(|[0-9]{1,3}|tt[0-9]{2,7}|[a-z]{1,8}|[0-9]{2}-[a-z]{2}|[0-9a-f]{16,20}|\\?x=1|#f)", 0..7),
+            lead in proptest::bool::ANY,
+        ) {
+            let mut p = segs.join("/");
+            if lead {
+                p.insert(0, '/');
+            }
+            let mut out = String::from("prefix ");
+            template_into(&p, &mut out);
+            proptest::prop_assert_eq!(&out["prefix ".len()..], reference(&p), "{}", p);
+        }
     }
 
     #[test]

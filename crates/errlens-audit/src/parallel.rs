@@ -1,10 +1,12 @@
-//! Parallel audit of a large file: newline-aligned chunks on all cores, merged in order.
+//! Parallel audit of a large file: newline-aligned parts on all cores, merged in order.
 //!
-//! Each chunk is audited on its own (every chunk but the first as a mergeable shard) and
-//! the summaries are reduced pairwise, left to right, with [`Summary::merge`] — the same
-//! exact merge as `errlens merge`, so retry chains that cross a chunk boundary are judged
+//! The file is cut into a few parts per worker (a few, not one, so a worker slowed by a
+//! busy core does not hold the others up). Each part is audited on its own (every part
+//! but the first as a mergeable shard), streaming through a fixed read buffer, and the
+//! summaries are reduced pairwise, left to right, with [`Summary::merge`] — the same
+//! exact merge as `errlens merge`, so retry chains that cross a part boundary are judged
 //! as in one pass and every count equals the single-threaded result. Each worker holds
-//! one chunk in memory, so peak memory is about threads × chunk size whatever the file
+//! one read buffer, so peak memory is about threads × buffer size whatever the file
 //! size.
 
 use crate::{AuditConfig, Auditor, Summary};
@@ -14,9 +16,12 @@ use std::io;
 use std::os::unix::fs::FileExt;
 use std::path::Path;
 
-/// Default chunk size: large enough that per-chunk overhead vanishes, small enough
-/// that two workers stay far below 64 MB.
+/// Default smallest part: large enough that per-part overhead (a summary and a merge)
+/// vanishes.
 pub const DEFAULT_CHUNK: u64 = 4 << 20;
+
+/// Parts per worker.
+const PARTS_PER_THREAD: u64 = 4;
 
 /// A chunk's summary and the lines it held (to re-base malformed line numbers).
 struct Part {
@@ -25,8 +30,8 @@ struct Part {
 }
 
 /// Audits the regular file at `path` (named `name` in reports) with up to `threads`
-/// workers, in chunks of about `chunk` bytes. Falls back to one streaming pass (less
-/// memory, same speed) when the file is small or one thread is asked for.
+/// workers, in parts of at least `chunk` bytes. Falls back to one streaming pass when
+/// the file is small or one thread is asked for.
 pub fn audit_file(
     path: &Path,
     name: &str,
@@ -39,10 +44,11 @@ pub fn audit_file(
     let chunk = chunk.max(1 << 10);
     if threads <= 1 || len < 2 * chunk {
         let mut a = Auditor::new(config.clone());
-        a.read(name, io::BufReader::with_capacity(256 << 10, file))?;
+        a.read(name, file)?;
         return Ok(a.finish());
     }
-    let bounds = boundaries(&file, len, chunk)?;
+    let part = chunk.max(len.div_ceil(threads as u64 * PARTS_PER_THREAD));
+    let bounds = boundaries(&file, len, part)?;
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(threads.max(1))
         .build()
@@ -59,14 +65,19 @@ pub fn audit_file(
             .par_iter()
             .enumerate()
             .map(|(i, &(start, end))| -> io::Result<Part> {
-                let mut buf = vec![0u8; (end - start) as usize];
-                file.read_exact_at(&mut buf, start)?;
                 let mut a = Auditor::new(AuditConfig {
-                    // Only the first chunk knows nothing came before it.
+                    // Only the first part knows nothing came before it.
                     mergeable_chains: config.mergeable_chains || i > 0,
                     ..config.clone()
                 });
-                a.read_slice(name, &buf);
+                a.read(
+                    name,
+                    Range {
+                        file: &file,
+                        at: start,
+                        end,
+                    },
+                )?;
                 let summary = a.finish();
                 let lines = summary.inputs.iter().map(|s| s.lines).sum();
                 Ok(Part { summary, lines })
@@ -84,7 +95,26 @@ pub fn audit_file(
     Ok(merged.summary)
 }
 
-/// Chunks are of one input: their per-chunk input stats become one.
+/// A byte range of a file, read with positioned reads (workers share one handle).
+struct Range<'a> {
+    file: &'a File,
+    at: u64,
+    end: u64,
+}
+
+impl io::Read for Range<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let want = buf.len().min((self.end - self.at) as usize);
+        if want == 0 {
+            return Ok(0);
+        }
+        let n = self.file.read_at(&mut buf[..want], self.at)?;
+        self.at += n as u64;
+        Ok(n)
+    }
+}
+
+/// Parts are of one input: their per-chunk input stats become one.
 fn coalesce_inputs(s: &mut Summary) {
     if s.inputs.len() > 1 {
         let mut one = s.inputs[0].clone();

@@ -44,21 +44,20 @@ impl Provider {
 
     /// The provider that serves `host` (case-insensitive, port ignored), if known.
     pub fn from_host(host: &str) -> Option<Provider> {
-        let host = host.rsplit_once(':').map_or(host, |(h, port)| {
-            if port.bytes().all(|b| b.is_ascii_digit()) {
-                h
-            } else {
-                host
-            }
-        });
+        let host = match host.bytes().rposition(|c| c == b':') {
+            Some(i) if host.as_bytes()[i + 1..].iter().all(u8::is_ascii_digit) => &host[..i],
+            _ => host,
+        };
         let host = host.strip_suffix('.').unwrap_or(host);
-        if host.eq_ignore_ascii_case("api.simkl.com") || host.eq_ignore_ascii_case("api.simkl.org")
-        {
-            Some(Provider::Simkl)
-        } else if host.eq_ignore_ascii_case("api.themoviedb.org") {
-            Some(Provider::Tmdb)
-        } else {
-            None
+        // The length rules out most hosts before any byte is compared.
+        match host.len() {
+            13 if host.eq_ignore_ascii_case("api.simkl.com")
+                || host.eq_ignore_ascii_case("api.simkl.org") =>
+            {
+                Some(Provider::Simkl)
+            }
+            18 if host.eq_ignore_ascii_case("api.themoviedb.org") => Some(Provider::Tmdb),
+            _ => None,
         }
     }
 }
@@ -208,20 +207,30 @@ fn split_url(
     Option<std::ops::Range<usize>>,
     Option<std::ops::Range<usize>>,
 ) {
-    let path_end = |from: usize| from + url[from..].find(['?', '#']).unwrap_or(url.len() - from);
+    // URLs are short: plain loops beat memchr's set-up here.
+    let bytes = url.as_bytes();
+    let path_end = |from: usize| {
+        bytes[from..]
+            .iter()
+            .position(|&c| c == b'?' || c == b'#')
+            .map_or(url.len(), |i| from + i)
+    };
     // A scheme is at most a few letters: look for "://" only near the start.
-    let head = &url.as_bytes()[..url.len().min(16)];
-    let rest = match memchr::memmem::find(head, b"://") {
+    let head = &bytes[..url.len().min(16)];
+    let rest = match head.windows(3).position(|w| w == b"://") {
         Some(i) => i + 3,
         None if url.starts_with("//") => 2,
         None if url.starts_with('/') => return (None, Some(0..path_end(0))),
         None => return (None, None),
     };
-    let end = rest
-        + url[rest..]
-            .find(['/', '?', '#'])
-            .unwrap_or(url.len() - rest);
-    let host_start = url[rest..end].rfind('@').map_or(rest, |i| rest + i + 1);
+    let end = bytes[rest..]
+        .iter()
+        .position(|&c| matches!(c, b'/' | b'?' | b'#'))
+        .map_or(url.len(), |i| rest + i);
+    let host_start = bytes[rest..end]
+        .iter()
+        .rposition(|&c| c == b'@')
+        .map_or(rest, |i| rest + i + 1);
     let host = (host_start < end).then_some(host_start..end);
     let path = if url[end..].starts_with('/') {
         end..path_end(end)
@@ -253,10 +262,14 @@ pub enum ParseError {
 /// The common flat shape is read by a scanner ([`crate::fast`]); anything it does not
 /// accept (escapes, nested values, non-ASCII bytes, unusual numbers, invalid JSON) goes
 /// through serde_json, which has the last word on what is valid.
+#[inline]
 pub fn parse_line(line: &[u8]) -> Result<Record<'_>, ParseError> {
-    match crate::fast::scan(line) {
-        Some(raw) => raw.into_record(),
-        None => parse_line_serde(line),
+    // Filled in place: the record-to-be is a few hundred bytes, not worth moving.
+    let mut raw = Raw::default();
+    if crate::fast::scan(line, &mut raw) {
+        raw.into_record()
+    } else {
+        parse_line_serde(line)
     }
 }
 
@@ -314,25 +327,31 @@ pub(crate) enum Field {
 
 impl Field {
     pub(crate) fn from_name(name: &str) -> Field {
-        match name {
-            "ts" | "time" | "timestamp" | "@timestamp" => Field::Ts,
-            "method" => Field::Method,
-            "url" => Field::Url,
-            "host" => Field::Host,
-            "path" => Field::Path,
-            "status" => Field::Status,
-            "http_status" => Field::HttpStatus,
-            "latency_ms" | "duration_ms" | "elapsed_ms" => Field::Latency,
-            "client_id" => Field::ClientId,
-            "attempt" => Field::Attempt,
-            "retry_after" => Field::RetryAfter,
-            "error" => Field::Error,
-            "code" => Field::Code,
-            "message" => Field::Message,
-            "status_code" => Field::StatusCode,
-            "status_message" => Field::StatusMessage,
-            "success" => Field::Success,
-            "errors" => Field::Errors,
+        // Dispatch on the length first: each arm then compares at most a few short
+        // byte strings, which compile to integer compares (this runs for every key).
+        match (name.len(), name.as_bytes()) {
+            (2, b"ts") => Field::Ts,
+            (3, b"url") => Field::Url,
+            (4, b"time") => Field::Ts,
+            (4, b"host") => Field::Host,
+            (4, b"path") => Field::Path,
+            (4, b"code") => Field::Code,
+            (5, b"error") => Field::Error,
+            (6, b"method") => Field::Method,
+            (6, b"status") => Field::Status,
+            (6, b"errors") => Field::Errors,
+            (7, b"attempt") => Field::Attempt,
+            (7, b"message") => Field::Message,
+            (7, b"success") => Field::Success,
+            (9, b"timestamp") => Field::Ts,
+            (9, b"client_id") => Field::ClientId,
+            (10, b"@timestamp") => Field::Ts,
+            (10, b"latency_ms" | b"elapsed_ms") => Field::Latency,
+            (11, b"http_status") => Field::HttpStatus,
+            (11, b"duration_ms") => Field::Latency,
+            (11, b"retry_after") => Field::RetryAfter,
+            (11, b"status_code") => Field::StatusCode,
+            (14, b"status_message") => Field::StatusMessage,
             _ => Field::Other,
         }
     }
@@ -412,6 +431,7 @@ impl<'a> Raw<'a> {
         }
     }
 
+    #[inline]
     pub(crate) fn into_record(self) -> Result<Record<'a>, ParseError> {
         let (status, status_source) =
             match http_status(self.status).or_else(|| http_status(self.http_status)) {

@@ -27,19 +27,20 @@ pub fn from_epoch(v: f64) -> Option<i64> {
 /// (kept to milliseconds), `Z`/`z` or a `±HH:MM` / `±HHMM` offset; a missing offset is
 /// read as UTC, which is what loggers that omit it almost always mean.
 pub fn parse_rfc3339(s: &str) -> Option<i64> {
-    let b = s.trim().as_bytes();
+    let b = s.as_bytes();
+    // Trimming walks chars; skip it for the usual string with nothing to trim.
+    let b = match (b.first(), b.last()) {
+        (Some(f), Some(l)) if f.is_ascii_graphic() && l.is_ascii_graphic() => b,
+        _ => s.trim().as_bytes(),
+    };
     if b.len() < 19 {
         return None;
     }
-    let num = |r: std::ops::Range<usize>| -> Option<i64> {
-        let mut v = 0i64;
-        for &c in &b[r] {
-            if !c.is_ascii_digit() {
-                return None;
-            }
-            v = v * 10 + i64::from(c - b'0');
-        }
-        Some(v)
+    // Two digits at `i`, checked and converted without a loop (every field is two
+    // digits but the year).
+    let num2 = |i: usize| -> Option<i64> {
+        let (hi, lo) = (b[i].wrapping_sub(b'0'), b[i + 1].wrapping_sub(b'0'));
+        (hi < 10 && lo < 10).then(|| i64::from(hi * 10 + lo))
     };
     if b[4] != b'-' || b[7] != b'-' || !matches!(b[10], b'T' | b't' | b' ') {
         return None;
@@ -47,8 +48,8 @@ pub fn parse_rfc3339(s: &str) -> Option<i64> {
     if b[13] != b':' || b[16] != b':' {
         return None;
     }
-    let (year, month, day) = (num(0..4)?, num(5..7)?, num(8..10)?);
-    let (hour, min, sec) = (num(11..13)?, num(14..16)?, num(17..19)?);
+    let (year, month, day) = (num2(0)? * 100 + num2(2)?, num2(5)?, num2(8)?);
+    let (hour, min, sec) = (num2(11)?, num2(14)?, num2(17)?);
     if !(1..=12).contains(&month) || day < 1 || day > days_in_month(year, month) {
         return None;
     }
@@ -81,9 +82,9 @@ pub fn parse_rfc3339(s: &str) -> Option<i64> {
         Some(&sign @ (b'+' | b'-')) => {
             let rest = &b[i + 1..];
             let (oh, om) = match rest.len() {
-                5 if rest[2] == b':' => (num(i + 1..i + 3)?, num(i + 4..i + 6)?),
-                4 => (num(i + 1..i + 3)?, num(i + 3..i + 5)?),
-                2 => (num(i + 1..i + 3)?, 0),
+                5 if rest[2] == b':' => (num2(i + 1)?, num2(i + 4)?),
+                4 => (num2(i + 1)?, num2(i + 3)?),
+                2 => (num2(i + 1)?, 0),
                 _ => return None,
             };
             if oh > 23 || om > 59 {
