@@ -61,18 +61,95 @@ struct LiveKey {
 
 /// Bytes read at a time by [`Auditor::read`]: big enough that per-read costs vanish,
 /// above the default line cap so a full buffer without a newline means a too-long line.
-const READ_BLOCK: usize = 2 << 20;
+pub(crate) const READ_BLOCK: usize = 2 << 20;
+
+/// Where [`split_blocks`] delivers an input.
+pub(crate) trait Pieces {
+    /// Whole lines, each ending in a newline (but a last line at end of input).
+    fn lines(&mut self, bytes: &[u8]);
+    /// A line longer than the buffer and the line cap, skipped; `raw_len` bytes with
+    /// its newline.
+    fn too_long(&mut self, raw_len: u64);
+}
+
+/// Reads `reader` in blocks of `block` bytes and delivers its whole lines in place; a
+/// line longer than the block grows the buffer up to the line cap, and one longer
+/// than that is skipped (reported by its length) without being buffered whole.
+pub(crate) fn split_blocks<R: Read>(
+    mut reader: R,
+    block: usize,
+    max_line: usize,
+    out: &mut impl Pieces,
+) -> io::Result<()> {
+    let mut buf = vec![0u8; block.max(2)];
+    let mut filled = 0;
+    // Inside a line too long for the buffer: its bytes so far (it is being skipped).
+    let mut skipping: Option<u64> = None;
+    let result = loop {
+        let n = match reader.read(&mut buf[filled..]) {
+            Ok(n) => n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => break Err(e),
+        };
+        if n == 0 {
+            break Ok(());
+        }
+        let mut start = filled;
+        filled += n;
+        if let Some(so_far) = skipping {
+            match memchr::memchr(b'\n', &buf[start..filled]) {
+                None => {
+                    skipping = Some(so_far + (filled - start) as u64);
+                    filled = 0;
+                    continue;
+                }
+                Some(i) => {
+                    skipping = None;
+                    out.too_long(so_far + (i + 1) as u64);
+                    start += i + 1;
+                }
+            }
+        } else {
+            start = 0;
+        }
+        // Whole lines go out in place; the unfinished tail moves to the front.
+        if let Some(i) = memchr::memrchr(b'\n', &buf[start..filled]) {
+            let end = start + i + 1;
+            out.lines(&buf[start..end]);
+            start = end;
+        }
+        buf.copy_within(start..filled, 0);
+        filled -= start;
+        if filled == buf.len() {
+            if filled > max_line {
+                // Longer than the cap whatever follows: skip to its end.
+                skipping = Some(filled as u64);
+                filled = 0;
+            } else {
+                // The cap allows longer lines than the buffer holds.
+                buf.resize((buf.len() * 2).min(max_line + 2).max(buf.len() + 1), 0);
+            }
+        }
+    };
+    // A last line without a newline is still a line.
+    match skipping {
+        Some(so_far) => out.too_long(so_far),
+        None if filled > 0 => out.lines(&buf[..filled]),
+        None => {}
+    }
+    result
+}
 
 /// Where reading one input stands: its statistics and the current line number.
-struct Cursor {
-    stats: InputStats,
+pub(crate) struct Cursor {
+    pub(crate) stats: InputStats,
     number: u64,
     /// Bytes not yet added to the shared progress counter.
     unreported: u64,
 }
 
 impl Cursor {
-    fn new(name: &str) -> Cursor {
+    pub(crate) fn new(name: &str) -> Cursor {
         Cursor {
             stats: InputStats {
                 file: name.to_owned(),
@@ -134,6 +211,10 @@ pub struct Auditor {
     endpoints: Interner,
     endpoint_stats: Vec<(Pressure, Latency)>,
     minutes: HashMap<i64, Pressure>,
+    /// The minute being counted and its counts so far (not yet in `minutes`).
+    minute: (Option<i64>, Pressure),
+    /// Records per HTTP status, indexed by status.
+    by_status: Box<[u64; 600]>,
     providers: [Pressure; 3],
     latency: [Latency; 3],
     tracker: Tracker,
@@ -159,6 +240,8 @@ impl Auditor {
             endpoints: Interner::default(),
             endpoint_stats: Vec::new(),
             minutes: HashMap::default(),
+            minute: (None, Pressure::default()),
+            by_status: Box::new([0; 600]),
             providers: Default::default(),
             latency: Default::default(),
             retries: RetryTotals::default(),
@@ -180,71 +263,27 @@ impl Auditor {
     /// [`Auditor::read`] with a given block size (small ones exercise the carry-over
     /// between blocks in tests).
     #[doc(hidden)]
-    pub fn read_blocks<R: Read>(
-        &mut self,
-        name: &str,
-        mut reader: R,
-        block: usize,
-    ) -> io::Result<()> {
-        let mut cursor = Cursor::new(name);
-        let max_line = self.config.max_line;
-        let mut buf = vec![0u8; block.max(2)];
-        let mut filled = 0;
-        // Inside a line too long for the buffer: its bytes so far (it is being skipped).
-        let mut skipping: Option<u64> = None;
-        let result = loop {
-            let n = match reader.read(&mut buf[filled..]) {
-                Ok(n) => n,
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-                Err(e) => break Err(e),
-            };
-            if n == 0 {
-                break Ok(());
-            }
-            let mut start = filled;
-            filled += n;
-            if let Some(so_far) = skipping {
-                match memchr::memchr(b'\n', &buf[start..filled]) {
-                    None => {
-                        skipping = Some(so_far + (filled - start) as u64);
-                        filled = 0;
-                        continue;
-                    }
-                    Some(i) => {
-                        skipping = None;
-                        self.too_long(&mut cursor, so_far + (i + 1) as u64);
-                        start += i + 1;
-                    }
-                }
-            } else {
-                start = 0;
-            }
-            // Whole lines go to the audit in place; the unfinished tail moves to the
-            // front of the buffer.
-            if let Some(i) = memchr::memrchr(b'\n', &buf[start..filled]) {
-                let end = start + i + 1;
-                self.feed(&mut cursor, &buf[start..end]);
-                start = end;
-            }
-            buf.copy_within(start..filled, 0);
-            filled -= start;
-            if filled == buf.len() {
-                if filled > max_line {
-                    // Longer than the cap whatever follows: skip to its end.
-                    skipping = Some(filled as u64);
-                    filled = 0;
-                } else {
-                    // The cap allows longer lines than the buffer holds.
-                    buf.resize((buf.len() * 2).min(max_line + 2).max(buf.len() + 1), 0);
-                }
-            }
-        };
-        // A last line without a newline is still a line.
-        match skipping {
-            Some(so_far) => self.too_long(&mut cursor, so_far),
-            None if filled > 0 => self.feed(&mut cursor, &buf[..filled]),
-            None => {}
+    pub fn read_blocks<R: Read>(&mut self, name: &str, reader: R, block: usize) -> io::Result<()> {
+        /// Pieces of the input go straight into this audit.
+        struct Feed<'a> {
+            auditor: &'a mut Auditor,
+            cursor: Cursor,
         }
+        impl Pieces for Feed<'_> {
+            fn lines(&mut self, bytes: &[u8]) {
+                self.auditor.feed(&mut self.cursor, bytes);
+            }
+            fn too_long(&mut self, raw_len: u64) {
+                self.auditor.too_long(&mut self.cursor, raw_len);
+            }
+        }
+        let max_line = self.config.max_line;
+        let mut feed = Feed {
+            auditor: self,
+            cursor: Cursor::new(name),
+        };
+        let result = split_blocks(reader, block, max_line, &mut feed);
+        let mut cursor = feed.cursor;
         if let Err(e) = &result {
             cursor.stats.error = Some(e.to_string());
         }
@@ -269,7 +308,7 @@ impl Auditor {
 
     /// Audits the lines of `bytes`: whole lines, the last one with or without its
     /// newline.
-    fn feed(&mut self, cursor: &mut Cursor, bytes: &[u8]) {
+    pub(crate) fn feed(&mut self, cursor: &mut Cursor, bytes: &[u8]) {
         let mut rest = bytes;
         while !rest.is_empty() {
             let (line, raw_len) = match memchr::memchr(b'\n', rest) {
@@ -292,14 +331,14 @@ impl Auditor {
 
     /// Counts a line that was longer than the read buffer (and the cap), of `raw_len`
     /// bytes with its newline.
-    fn too_long(&mut self, cursor: &mut Cursor, raw_len: u64) {
+    pub(crate) fn too_long(&mut self, cursor: &mut Cursor, raw_len: u64) {
         cursor.count(raw_len);
         let error = ParseError::TooLong(self.config.max_line);
         self.malformed(&cursor.stats.file, cursor.number, &error);
     }
 
     /// Ends an input: its statistics join the summary.
-    fn end(&mut self, mut cursor: Cursor) {
+    pub(crate) fn end(&mut self, mut cursor: Cursor) {
         self.report_progress(&mut cursor.unreported);
         self.summary.inputs.push(cursor.stats);
     }
@@ -365,7 +404,10 @@ impl Auditor {
         s.failures += u64::from(v.failure);
         s.hidden_failures += u64::from(v.hidden_failure);
         s.status_mismatches += u64::from(v.status_mismatch);
-        *s.by_status.entry(rec.status).or_default() += 1;
+        // `status` is 100–599 by construction; the array is turned into the map at the end.
+        if let Some(n) = self.by_status.get_mut(usize::from(rec.status)) {
+            *n += 1;
+        }
         let key = LiveKey {
             provider: rec.provider,
             status: rec.status,
@@ -388,10 +430,14 @@ impl Auditor {
             self.latency[usize::from(p)].record_ms(ms);
         }
         if let Some(ts) = rec.ts_ms {
-            self.minutes
-                .entry(ts.div_euclid(60_000))
-                .or_default()
-                .count(rec.status);
+            // Logs are mostly in time order: count into the current minute and touch
+            // the map only when the minute changes.
+            let minute = ts.div_euclid(60_000);
+            if self.minute.0 != Some(minute) {
+                self.flush_minute();
+                self.minute = (Some(minute), Pressure::default());
+            }
+            self.minute.1.count(rec.status);
         }
 
         let client_name = rec.client_id.as_deref().unwrap_or("");
@@ -440,8 +486,21 @@ impl Auditor {
         self.tracker.observe(rec, v, client, &mut sink);
     }
 
+    /// Adds the current minute's counts to the per-minute map.
+    fn flush_minute(&mut self) {
+        if let (Some(m), p) = &self.minute {
+            self.minutes.entry(*m).or_default().add(p);
+        }
+    }
+
     /// Ends the audit, returning its summary.
     pub fn finish(mut self) -> Summary {
+        self.flush_minute();
+        for (status, &n) in self.by_status.iter().enumerate() {
+            if n > 0 {
+                self.summary.by_status.insert(status as u16, n);
+            }
+        }
         let mut groups: Vec<GroupCount> = self
             .groups
             .iter()

@@ -82,17 +82,180 @@ pub fn audit_file(
                 let lines = summary.inputs.iter().map(|s| s.lines).sum();
                 Ok(Part { summary, lines })
             })
-            .try_reduce(identity, |mut a, mut b| {
-                for m in &mut b.summary.malformed_sample {
-                    m.line += a.lines;
-                }
-                a.summary.merge(&b.summary);
-                a.lines += b.lines;
-                coalesce_inputs(&mut a.summary);
-                Ok(a)
-            })
+            .try_reduce(identity, |a, b| Ok(combine(a, b)))
     })?;
     Ok(merged.summary)
+}
+
+/// `b`, which followed `a` in the input, merged into `a`.
+fn combine(mut a: Part, mut b: Part) -> Part {
+    for m in &mut b.summary.malformed_sample {
+        m.line += a.lines;
+    }
+    a.summary.merge(&b.summary);
+    a.lines += b.lines;
+    coalesce_inputs(&mut a.summary);
+    a
+}
+
+/// A run of whole lines of a stream, for one worker: bytes, and where lines too long
+/// to keep were skipped (offset in `bytes`, the skipped line's length).
+#[derive(Default)]
+struct Batch {
+    bytes: Vec<u8>,
+    skipped: Vec<(usize, u64)>,
+}
+
+/// Audits a stream (standard input, a decompressed file) on `threads` workers: the
+/// reading thread cuts it into batches of whole lines, workers audit batches as
+/// mergeable shards, and the results are merged in input order — the same exact merge
+/// as for files, so the summary equals one single-threaded pass. At most a few batches
+/// are in flight, so memory stays bounded whatever the stream's length.
+///
+/// Returns the summary of everything read, and the read error that ended the stream
+/// early, if any (also recorded in the summary's input statistics).
+pub fn audit_stream<R: io::Read>(
+    reader: R,
+    name: &str,
+    config: &AuditConfig,
+    threads: usize,
+) -> (Summary, io::Result<()>) {
+    use std::sync::{mpsc, Mutex};
+    let threads = threads.max(1);
+    let (jobs_tx, jobs_rx) = mpsc::sync_channel::<(usize, Batch)>(threads);
+    let jobs_rx = Mutex::new(jobs_rx);
+    let (parts_tx, parts_rx) = mpsc::channel::<(usize, Part)>();
+    // Emptied batch buffers go back to the reading thread: a fixed set of buffers is
+    // reused instead of allocating (and fragmenting) one per batch.
+    let (free_tx, free_rx) = mpsc::channel::<Vec<u8>>();
+    std::thread::scope(|scope| {
+        for _ in 0..threads {
+            let parts_tx = parts_tx.clone();
+            let free_tx = free_tx.clone();
+            let jobs_rx = &jobs_rx;
+            scope.spawn(move || loop {
+                let job = jobs_rx.lock().map(|rx| rx.recv());
+                let Ok(Ok((index, mut batch))) = job else {
+                    break;
+                };
+                let part = audit_batch(index, &batch, name, config);
+                batch.bytes.clear();
+                let _ = free_tx.send(batch.bytes);
+                if parts_tx.send((index, part)).is_err() {
+                    break;
+                }
+            });
+        }
+        drop(parts_tx);
+        drop(free_tx);
+        // Merges parts in input order as they arrive.
+        let merger = scope.spawn(move || {
+            let mut pending = std::collections::BTreeMap::new();
+            let mut next = 0;
+            let mut merged: Option<Part> = None;
+            for (index, part) in parts_rx {
+                pending.insert(index, part);
+                while let Some(part) = pending.remove(&next) {
+                    merged = Some(match merged.take() {
+                        None => part,
+                        Some(a) => combine(a, part),
+                    });
+                    next += 1;
+                }
+            }
+            merged
+        });
+        let mut cutter = Cutter {
+            jobs: jobs_tx,
+            free: free_rx,
+            batch: Batch::default(),
+            index: 0,
+        };
+        let result = crate::auditor::split_blocks(
+            reader,
+            crate::auditor::READ_BLOCK,
+            config.max_line,
+            &mut cutter,
+        );
+        cutter.ship();
+        drop(cutter);
+        let merged = merger.join().expect("merging does not panic");
+        let mut summary = match merged {
+            Some(part) => part.summary,
+            None => {
+                // An empty stream: still one input, with no lines.
+                let mut a = Auditor::new(config.clone());
+                a.read_slice(name, &[]);
+                a.finish()
+            }
+        };
+        if let (Err(e), Some(input)) = (&result, summary.inputs.first_mut()) {
+            input.error = Some(e.to_string());
+        }
+        (summary, result)
+    })
+}
+
+/// Bytes of whole lines per batch of a stream (a batch can exceed it by one read).
+const BATCH: usize = 2 << 20;
+
+/// Cuts a stream into [`Batch`]es of about [`BATCH`] bytes for the workers.
+struct Cutter {
+    jobs: std::sync::mpsc::SyncSender<(usize, Batch)>,
+    free: std::sync::mpsc::Receiver<Vec<u8>>,
+    batch: Batch,
+    index: usize,
+}
+
+impl Cutter {
+    /// Sends the current batch, if it holds anything.
+    fn ship(&mut self) {
+        if self.batch.bytes.is_empty() && self.batch.skipped.is_empty() {
+            return;
+        }
+        let batch = std::mem::take(&mut self.batch);
+        // The workers only go away if one panicked; the scope reports that.
+        let _ = self.jobs.send((self.index, batch));
+        self.index += 1;
+    }
+}
+
+impl crate::auditor::Pieces for Cutter {
+    fn lines(&mut self, bytes: &[u8]) {
+        if self.batch.bytes.capacity() == 0 {
+            self.batch.bytes = self
+                .free
+                .try_recv()
+                .unwrap_or_else(|_| Vec::with_capacity(BATCH + crate::auditor::READ_BLOCK));
+        }
+        self.batch.bytes.extend_from_slice(bytes);
+        if self.batch.bytes.len() >= BATCH {
+            self.ship();
+        }
+    }
+    fn too_long(&mut self, raw_len: u64) {
+        self.batch.skipped.push((self.batch.bytes.len(), raw_len));
+    }
+}
+
+/// Audits one batch as a shard (mergeable unless it is the first).
+fn audit_batch(index: usize, batch: &Batch, name: &str, config: &AuditConfig) -> Part {
+    let mut a = Auditor::new(AuditConfig {
+        mergeable_chains: config.mergeable_chains || index > 0,
+        ..config.clone()
+    });
+    let mut cursor = crate::auditor::Cursor::new(name);
+    let mut at = 0;
+    for &(offset, raw_len) in &batch.skipped {
+        a.feed(&mut cursor, &batch.bytes[at..offset]);
+        a.too_long(&mut cursor, raw_len);
+        at = offset;
+    }
+    a.feed(&mut cursor, &batch.bytes[at..]);
+    a.end(cursor);
+    let summary = a.finish();
+    let lines = summary.inputs.iter().map(|s| s.lines).sum();
+    Part { summary, lines }
 }
 
 /// A byte range of a file, read with positioned reads (workers share one handle).

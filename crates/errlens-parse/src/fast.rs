@@ -24,8 +24,9 @@ fn scan_fields<'a>(line: &'a [u8], raw: &mut Raw<'a>) -> Option<()> {
     if !plain(line) {
         return None;
     }
-    // Printable ASCII is valid UTF-8.
-    let s = std::str::from_utf8(line).ok()?;
+    // SAFETY: `plain` accepted only bytes in 0x20..=0x7f, and ASCII is valid UTF-8.
+    // (Checking again with `str::from_utf8` cost ~4% of a whole report.)
+    let s = unsafe { std::str::from_utf8_unchecked(line) };
     let b = s.as_bytes();
     let mut i = ws(b, 0);
     if b.get(i) != Some(&b'{') {

@@ -217,7 +217,11 @@ fn split_url(
     };
     // A scheme is at most a few letters: look for "://" only near the start.
     let head = &bytes[..url.len().min(16)];
-    let rest = match head.windows(3).position(|w| w == b"://") {
+    let scheme_end = head
+        .iter()
+        .enumerate()
+        .position(|(i, &c)| c == b':' && head.get(i + 1..i + 3) == Some(b"//"));
+    let rest = match scheme_end {
         Some(i) => i + 3,
         None if url.starts_with("//") => 2,
         None if url.starts_with('/') => return (None, Some(0..path_end(0))),

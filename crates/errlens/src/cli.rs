@@ -179,8 +179,9 @@ pub struct ReportArgs {
     #[arg(long, value_name = "N", default_value_t = 10)]
     pub top: usize,
 
-    /// Worker threads for large uncompressed files (default: all cores). Results are
-    /// identical whatever the number.
+    /// Worker threads (default: all cores). Plain files are read in parallel parts;
+    /// standard input and gzip are cut into batches as they stream in. Results are
+    /// identical whatever the number; 1 uses the least memory.
     #[arg(long, short = 'j', value_name = "N")]
     pub threads: Option<usize>,
 }

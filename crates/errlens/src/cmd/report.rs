@@ -62,8 +62,8 @@ pub fn run(args: ReportArgs) -> anyhow::Result<Outcome> {
     })
 }
 
-/// Audits one input: large plain files in chunks on `threads` workers, everything else
-/// (standard input, gzip) streaming.
+/// Audits one input on `threads` workers: plain files in parts read in parallel,
+/// everything else (standard input, gzip) cut into batches as it streams in.
 fn audit_input(file: &str, config: &AuditConfig, threads: usize, failed: &mut bool) -> Summary {
     if file != "-" && threads > 1 && is_plain_file(file) {
         match parallel::audit_file(
@@ -85,6 +85,15 @@ fn audit_input(file: &str, config: &AuditConfig, threads: usize, failed: &mut bo
     }
     let mut auditor = Auditor::new(config.clone());
     match errlens_parse::open_input(file) {
+        Ok(reader) if threads > 1 => {
+            // Decompression (on its own thread) feeds batches to the parsing workers.
+            let (summary, result) = parallel::audit_stream(reader, file, config, threads);
+            if let Err(e) = result {
+                eprintln!("errlens: {file}: read error, stopped this input: {e}");
+                *failed = true;
+            }
+            return summary;
+        }
         Ok(reader) => {
             if let Err(e) = auditor.read(file, reader) {
                 eprintln!("errlens: {file}: read error, stopped this input: {e}");
