@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Side-by-side: errlens against mtail, jq, grep and `wc -l` on the same generated log,
-# run alternately, several runs each; checks that errlens' counts equal mtail's and
-# prints a Markdown table (median wall time, MB/s, peak RSS, ratio to errlens).
+# and errlens on the gzipped log against `zcat`, run alternately, several runs each;
+# checks that errlens' counts equal mtail's (and that the gzip, single-thread and
+# all-core reports are identical), then prints a Markdown table (median wall time,
+# MB/s of uncompressed log, peak RSS, ratio to errlens) and the goal ratios.
 #
 #   benches/compare.sh                  # 5,000,000 lines (~900 MB), 3 runs each
 #   LINES=1000000 RUNS=5 benches/compare.sh
@@ -16,6 +18,7 @@ WORK=${WORK:-$(mktemp -d)}
 missing=()
 command -v mtail >/dev/null || missing+=(mtail)
 command -v jq >/dev/null || missing+=(jq)
+command -v gzip >/dev/null || missing+=(gzip)
 [ -x /usr/bin/time ] || missing+=(time)
 if [ ${#missing[@]} -gt 0 ]; then
   sudo=""; [ "$(id -u)" -eq 0 ] || sudo=sudo
@@ -27,8 +30,10 @@ cargo build --release -q
 bin=$PWD/target/release/errlens
 log=$WORK/errlens-bench-$LINES.jsonl
 [ -s "$log" ] || "$bin" gen --lines "$LINES" --seed 42 -o "$log"
+gz=$log.gz
+[ -s "$gz" ] || gzip -c "$log" > "$gz"
 bytes=$(stat -c %s "$log")
-cat "$log" > /dev/null # page cache warm for everyone
+cat "$log" "$gz" > /dev/null # page cache warm for everyone
 
 : > "$WORK/times"
 run() {
@@ -45,6 +50,8 @@ for r in $(seq "$RUNS"); do
   run mtail mtail --one_shot --one_shot_format prometheus --emit_prog_label=false \
     --progs benches/errlens.mtail --logs "$log"
   run jq jq -n 'reduce inputs as $l ({}; .[($l.status | tostring)] += 1)' "$log"
+  run zcat sh -c 'zcat "$1" > /dev/null' zcat "$gz"
+  run errlens_gz "$bin" report "$gz" --format json
 done
 
 # The counts must agree: errlens' report against mtail's counters.
@@ -63,6 +70,9 @@ for s in 200 412 429 500; do
     "$(awk -v s="$s" '$1 ~ /^requests[{]/ && $1 ~ "status=\""s"\"" { t += $NF } END { printf "%d", t }' "$WORK/out.mtail")"
 done
 check "errlens 1 thread = 2 threads" "$(jq -S -c . "$WORK/out.errlens_1_thread" | md5sum)" "$(jq -S -c . "$e" | md5sum)"
+# The gzip report names another file; everything else must be identical.
+same() { jq -S -c 'del(.inputs) | .malformed_sample |= map(del(.file))' "$1" | md5sum; }
+check "errlens gzip = plain" "$(same "$WORK/out.errlens_gz")" "$(same "$e")"
 
 median() { sort -n | awk '{ a[NR] = $1 } END { print (NR % 2) ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2 }'; }
 base=$(awk '$1 == "errlens" { print $2 }' "$WORK/times" | median)
@@ -72,13 +82,15 @@ echo "$LINES lines, $((bytes / 1000000)) MB, $(nproc) cores ($cpu), median of $R
 echo
 echo "| tool | median wall (s) | MB/s | peak RSS (MB) | time vs errlens |"
 echo "|---|---:|---:|---:|---:|"
-for name in errlens errlens_1_thread mtail jq grep wc; do
+for name in errlens errlens_1_thread errlens_gz zcat mtail jq grep wc; do
   wall=$(awk -v n="$name" '$1 == n { print $2 }' "$WORK/times" | median)
   rss=$(awk -v n="$name" '$1 == n { print $3 }' "$WORK/times" | sort -n | tail -1)
   label=$name
   case $name in
     errlens) label="errlens report --format json (all cores)" ;;
     errlens_1_thread) label="errlens report --threads 1" ;;
+    errlens_gz) label="errlens report FILE.gz --format json (all cores)" ;;
+    zcat) label="zcat FILE.gz > /dev/null" ;;
     mtail) label="mtail --one_shot (benches/errlens.mtail)" ;;
     jq) label="jq (count by status only)" ;;
     grep) label="grep -c '\"status\":429'" ;;
@@ -87,3 +99,11 @@ for name in errlens errlens_1_thread mtail jq grep wc; do
   awk -v l="$label" -v w="$wall" -v r="$rss" -v b="$bytes" -v base="$base" \
     'BEGIN { printf "| %s | %.2f | %.0f | %.0f | %.2fx |\n", l, w, b / w / 1e6, r / 1024, w / base }'
 done
+m() { awk -v n="$1" '$1 == n { print $2 }' "$WORK/times" | median; }
+echo
+awk -v e="$base" -v mt="$(m mtail)" -v wc="$(m wc)" -v g="$(m errlens_gz)" -v z="$(m zcat)" -v b="$bytes" 'BEGIN {
+  printf "- errlens: %.2f GB/s on all cores (goal: >= 2 GB/s)\n", b / e / 1e9
+  printf "- errlens is %.1fx faster than mtail (goal: >= 70x)\n", mt / e
+  printf "- errlens takes %.1fx the time of wc -l (goal: <= 6x)\n", e / wc
+  printf "- errlens on gzip takes %.2fx the time of zcat (goal: <= 1.3x)\n", g / z
+}'
