@@ -1,6 +1,7 @@
-//! Parallel audit of a large file: newline-aligned parts on all cores, merged in order.
+//! Parallel audit on all cores, merged in order: files in newline-aligned parts
+//! ([`audit_file`]), streams in batches of whole lines ([`audit_stream`]).
 //!
-//! The file is cut into a few parts per worker (a few, not one, so a worker slowed by a
+//! A file is cut into a few parts per worker (a few, not one, so a worker slowed by a
 //! busy core does not hold the others up). Each part is audited on its own (every part
 //! but the first as a mergeable shard), streaming through a fixed read buffer, and the
 //! summaries are reduced pairwise, left to right, with [`Summary::merge`] — the same
@@ -23,7 +24,7 @@ pub const DEFAULT_CHUNK: u64 = 4 << 20;
 /// Parts per worker.
 const PARTS_PER_THREAD: u64 = 4;
 
-/// A chunk's summary and the lines it held (to re-base malformed line numbers).
+/// A part's summary and the lines it held (to re-base malformed line numbers).
 struct Part {
     summary: Summary,
     lines: u64,

@@ -159,13 +159,20 @@ pub fn classify_parts(
 }
 
 fn simkl(status: u16, error: Option<&str>, code: Option<i64>) -> Verdict {
-    let exact = error.and_then(|e| tables::simkl_error(status, e));
-    let label = match (error, exact) {
-        (None, _) => ErrorLabel::None,
-        // The label names the first row with the id, which may sit under another status.
-        (Some(e), _) => {
-            tables::simkl_error_any(e).map_or(ErrorLabel::Other, |i| ErrorLabel::SimklId(i as u8))
+    // The label names the first row with the id, which may sit under another status;
+    // the exact row is usually that same row, so the second scan is rarely needed.
+    let first = error.and_then(tables::simkl_error_any);
+    let exact = match (error, first) {
+        (Some(_), Some(i)) if tables::SIMKL_ERRORS[i].status == status => {
+            Some((i, &tables::SIMKL_ERRORS[i]))
         }
+        (Some(e), Some(_)) => tables::simkl_error(status, e),
+        _ => None,
+    };
+    let label = match (error, first) {
+        (None, _) => ErrorLabel::None,
+        (Some(_), Some(i)) => ErrorLabel::SimklId(i as u8),
+        (Some(_), None) => ErrorLabel::Other,
     };
     let mismatch = code.is_some_and(|c| c != i64::from(status));
     let mut v = match tables::simkl_status(status) {
