@@ -61,7 +61,7 @@ struct LiveKey {
 
 /// Bytes read at a time by [`Auditor::read`]: big enough that per-read costs vanish,
 /// above the default line cap so a full buffer without a newline means a too-long line.
-pub(crate) const READ_BLOCK: usize = 2 << 20;
+const READ_BLOCK: usize = 2 << 20;
 
 /// Where [`split_blocks`] delivers an input.
 pub(crate) trait Pieces {

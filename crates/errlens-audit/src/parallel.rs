@@ -126,6 +126,15 @@ pub fn audit_stream<R: io::Read>(
     let (jobs_tx, jobs_rx) = mpsc::sync_channel::<(usize, Batch)>(threads);
     let jobs_rx = Mutex::new(jobs_rx);
     let (parts_tx, parts_rx) = mpsc::channel::<(usize, Part)>();
+    // Batches shipped but not yet merged are limited by tokens: a part's summary (with
+    // its histograms) can outweigh its batch, and the merger may lag on a busy machine.
+    let in_flight = 2 * threads;
+    let (tokens_tx, tokens_rx) = mpsc::sync_channel::<()>(in_flight);
+    for _ in 0..in_flight {
+        tokens_tx
+            .send(())
+            .expect("the channel has room for every token");
+    }
     // Emptied batch buffers go back to the reading thread: a fixed set of buffers is
     // reused instead of allocating (and fragmenting) one per batch.
     let (free_tx, free_rx) = mpsc::channel::<Vec<u8>>();
@@ -162,22 +171,22 @@ pub fn audit_stream<R: io::Read>(
                         Some(a) => combine(a, part),
                     });
                     next += 1;
+                    // The reading thread may be gone (end of input): nothing to wake.
+                    let _ = tokens_tx.try_send(());
                 }
             }
             merged
         });
+        let size = batch_size(threads);
         let mut cutter = Cutter {
+            size,
+            tokens: tokens_rx,
             jobs: jobs_tx,
             free: free_rx,
             batch: Batch::default(),
             index: 0,
         };
-        let result = crate::auditor::split_blocks(
-            reader,
-            crate::auditor::READ_BLOCK,
-            config.max_line,
-            &mut cutter,
-        );
+        let result = crate::auditor::split_blocks(reader, size, config.max_line, &mut cutter);
         cutter.ship();
         drop(cutter);
         let merged = merger.join().expect("merging does not panic");
@@ -197,11 +206,21 @@ pub fn audit_stream<R: io::Read>(
     })
 }
 
-/// Bytes of whole lines per batch of a stream (a batch can exceed it by one read).
-const BATCH: usize = 2 << 20;
+/// Memory for the batches of a stream in flight, whatever the number of workers: with
+/// many workers the batches get smaller rather than more memory being used.
+const BATCH_BUDGET: usize = 24 << 20;
 
-/// Cuts a stream into [`Batch`]es of about [`BATCH`] bytes for the workers.
+/// Bytes of whole lines per batch of a stream with `threads` workers: each worker holds
+/// one batch and as many wait in the queue.
+fn batch_size(threads: usize) -> usize {
+    (BATCH_BUDGET / (2 * threads + 1)).clamp(256 << 10, 2 << 20)
+}
+
+/// Cuts a stream into [`Batch`]es of about `size` bytes for the workers.
 struct Cutter {
+    size: usize,
+    /// One is taken per batch shipped and given back when its part is merged.
+    tokens: std::sync::mpsc::Receiver<()>,
     jobs: std::sync::mpsc::SyncSender<(usize, Batch)>,
     free: std::sync::mpsc::Receiver<Vec<u8>>,
     batch: Batch,
@@ -215,7 +234,9 @@ impl Cutter {
             return;
         }
         let batch = std::mem::take(&mut self.batch);
-        // The workers only go away if one panicked; the scope reports that.
+        // Waits while too many batches are unmerged. The workers and the merger only
+        // go away if one panicked; the scope reports that.
+        let _ = self.tokens.recv();
         let _ = self.jobs.send((self.index, batch));
         self.index += 1;
     }
@@ -227,10 +248,11 @@ impl crate::auditor::Pieces for Cutter {
             self.batch.bytes = self
                 .free
                 .try_recv()
-                .unwrap_or_else(|_| Vec::with_capacity(BATCH + crate::auditor::READ_BLOCK));
+                // A read adds at most `size` bytes to a batch not yet full.
+                .unwrap_or_else(|_| Vec::with_capacity(2 * self.size));
         }
         self.batch.bytes.extend_from_slice(bytes);
-        if self.batch.bytes.len() >= BATCH {
+        if self.batch.bytes.len() >= self.size {
             self.ship();
         }
     }
@@ -332,6 +354,19 @@ fn memchr_nl(b: &[u8]) -> Option<usize> {
 mod tests {
     use super::*;
     use std::io::Write;
+
+    #[test]
+    fn stream_batches_stay_within_the_budget() {
+        assert_eq!(batch_size(2), 2 << 20);
+        for threads in 1..=512 {
+            let size = batch_size(threads);
+            assert!((256 << 10..=2 << 20).contains(&size));
+            // Below the floor, the budget holds for every batch in flight.
+            if size > 256 << 10 {
+                assert!((2 * threads + 1) * size <= BATCH_BUDGET, "{threads}");
+            }
+        }
+    }
 
     #[test]
     fn boundaries_cover_the_file_at_newlines() {
