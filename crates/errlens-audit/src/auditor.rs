@@ -298,14 +298,6 @@ impl Auditor {
         *bytes = 0;
     }
 
-    /// Reads every line of an in-memory input, in place (no copy per line): the same
-    /// result as [`Auditor::read`] over the same bytes.
-    pub fn read_slice(&mut self, name: &str, bytes: &[u8]) {
-        let mut cursor = Cursor::new(name);
-        self.feed(&mut cursor, bytes);
-        self.end(cursor);
-    }
-
     /// Audits the lines of `bytes`: whole lines, the last one with or without its
     /// newline.
     pub(crate) fn feed(&mut self, cursor: &mut Cursor, bytes: &[u8]) {
@@ -426,7 +418,8 @@ impl Auditor {
         self.providers[usize::from(p)].count(rec.status);
         // Latency is recorded once: in the endpoint's histogram when there is a path
         // (provider histograms are merged from them at the end), else here.
-        if let (Some(ms), None) = (rec.latency_ms, rec.path()) {
+        let path = rec.path();
+        if let (Some(ms), None) = (rec.latency_ms, path) {
             self.latency[usize::from(p)].record_ms(ms);
         }
         if let Some(ts) = rec.ts_ms {
@@ -453,7 +446,7 @@ impl Auditor {
             cp.count(rec.status);
         }
 
-        if let Some(path) = rec.path() {
+        if let Some(path) = path {
             let name = &mut self.scratch;
             name.clear();
             name.push_str(rec.provider.as_str());

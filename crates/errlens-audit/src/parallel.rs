@@ -195,7 +195,7 @@ pub fn audit_stream<R: io::Read>(
             None => {
                 // An empty stream: still one input, with no lines.
                 let mut a = Auditor::new(config.clone());
-                a.read_slice(name, &[]);
+                a.end(crate::auditor::Cursor::new(name));
                 a.finish()
             }
         };

@@ -134,6 +134,11 @@ fn value(s: &str, i: usize) -> Option<(Scalar<'_>, usize)> {
     }
 }
 
+/// The index after the run of ASCII digits starting at `i`.
+fn digits(b: &[u8], i: usize) -> usize {
+    i + b[i..].iter().take_while(|c| c.is_ascii_digit()).count()
+}
+
 /// A number starting at `i`: validated against JSON's grammar; short plain integers
 /// converted here, every other number by serde_json itself (so the value is the same
 /// to the bit).
@@ -144,9 +149,7 @@ fn number(s: &str, i: usize) -> Option<(Scalar<'_>, usize)> {
         j += 1;
     }
     let int_start = j;
-    while j < b.len() && b[j].is_ascii_digit() {
-        j += 1;
-    }
+    j = digits(b, j);
     let int_len = j - int_start;
     // JSON: at least one digit, no leading zeros.
     if int_len == 0 || (int_len > 1 && b[int_start] == b'0') {
@@ -155,11 +158,8 @@ fn number(s: &str, i: usize) -> Option<(Scalar<'_>, usize)> {
     let mut plain = true;
     if j < b.len() && b[j] == b'.' {
         plain = false;
-        j += 1;
-        let f = j;
-        while j < b.len() && b[j].is_ascii_digit() {
-            j += 1;
-        }
+        let f = j + 1;
+        j = digits(b, f);
         if j == f {
             return None;
         }
@@ -171,9 +171,7 @@ fn number(s: &str, i: usize) -> Option<(Scalar<'_>, usize)> {
             j += 1;
         }
         let e = j;
-        while j < b.len() && b[j].is_ascii_digit() {
-            j += 1;
-        }
+        j = digits(b, e);
         if j == e {
             return None;
         }
