@@ -13,9 +13,10 @@ use crate::summary::{
     Pressure, Summary,
 };
 use errlens_classify::{classify, Verdict};
-use errlens_parse::{is_blank, parse_line, ParseError, Provider, Record};
+use errlens_parse::frame::{read_frames, Frames, READ_BLOCK};
+use errlens_parse::{Decoder, IngestConfig, ParseError, Provider, Record, RecordSink};
 use rustc_hash::FxHashMap as HashMap;
-use std::io::{self, Read};
+use std::io::{self, BufRead, Read};
 
 /// Distinct endpoints kept per audit; further ones are counted as `<other>`.
 pub const MAX_ENDPOINTS: usize = 500;
@@ -25,8 +26,8 @@ pub const MAX_ENDPOINTS: usize = 500;
 pub struct AuditConfig {
     /// How many malformed lines the report lists (the rest are only counted).
     pub malformed_sample: usize,
-    /// Lines longer than this many bytes are malformed (and not buffered whole).
-    pub max_line: usize,
+    /// How inputs are read: shape (forced or detected), provider hosts, line cap.
+    pub ingest: std::sync::Arc<IngestConfig>,
     /// Without an `attempt` field, a request of the same key this soon after a failed
     /// one is a retry (milliseconds).
     pub retry_window_ms: i64,
@@ -42,7 +43,7 @@ impl Default for AuditConfig {
     fn default() -> Self {
         AuditConfig {
             malformed_sample: 10,
-            max_line: errlens_parse::DEFAULT_MAX_LINE,
+            ingest: std::sync::Arc::new(IngestConfig::default()),
             retry_window_ms: 60_000,
             mergeable_chains: false,
             progress: None,
@@ -59,87 +60,6 @@ struct LiveKey {
     tmdb_code: Option<i64>,
 }
 
-/// Bytes read at a time by [`Auditor::read`]: big enough that per-read costs vanish,
-/// above the default line cap so a full buffer without a newline means a too-long line.
-const READ_BLOCK: usize = 2 << 20;
-
-/// Where [`split_blocks`] delivers an input.
-pub(crate) trait Pieces {
-    /// Whole lines, each ending in a newline (but a last line at end of input).
-    fn lines(&mut self, bytes: &[u8]);
-    /// A line longer than the buffer and the line cap, skipped; `raw_len` bytes with
-    /// its newline.
-    fn too_long(&mut self, raw_len: u64);
-}
-
-/// Reads `reader` in blocks of `block` bytes and delivers its whole lines in place; a
-/// line longer than the block grows the buffer up to the line cap, and one longer
-/// than that is skipped (reported by its length) without being buffered whole.
-pub(crate) fn split_blocks<R: Read>(
-    mut reader: R,
-    block: usize,
-    max_line: usize,
-    out: &mut impl Pieces,
-) -> io::Result<()> {
-    let mut buf = vec![0u8; block.max(2)];
-    let mut filled = 0;
-    // Inside a line too long for the buffer: its bytes so far (it is being skipped).
-    let mut skipping: Option<u64> = None;
-    let result = loop {
-        let n = match reader.read(&mut buf[filled..]) {
-            Ok(n) => n,
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-            Err(e) => break Err(e),
-        };
-        if n == 0 {
-            break Ok(());
-        }
-        let mut start = filled;
-        filled += n;
-        if let Some(so_far) = skipping {
-            match memchr::memchr(b'\n', &buf[start..filled]) {
-                None => {
-                    skipping = Some(so_far + (filled - start) as u64);
-                    filled = 0;
-                    continue;
-                }
-                Some(i) => {
-                    skipping = None;
-                    out.too_long(so_far + (i + 1) as u64);
-                    start += i + 1;
-                }
-            }
-        } else {
-            start = 0;
-        }
-        // Whole lines go out in place; the unfinished tail moves to the front.
-        if let Some(i) = memchr::memrchr(b'\n', &buf[start..filled]) {
-            let end = start + i + 1;
-            out.lines(&buf[start..end]);
-            start = end;
-        }
-        buf.copy_within(start..filled, 0);
-        filled -= start;
-        if filled == buf.len() {
-            if filled > max_line {
-                // Longer than the cap whatever follows: skip to its end.
-                skipping = Some(filled as u64);
-                filled = 0;
-            } else {
-                // The cap allows longer lines than the buffer holds.
-                buf.resize((buf.len() * 2).min(max_line + 2).max(buf.len() + 1), 0);
-            }
-        }
-    };
-    // A last line without a newline is still a line.
-    match skipping {
-        Some(so_far) => out.too_long(so_far),
-        None if filled > 0 => out.lines(&buf[..filled]),
-        None => {}
-    }
-    result
-}
-
 /// Where reading one input stands: its statistics and the current line number.
 pub(crate) struct Cursor {
     pub(crate) stats: InputStats,
@@ -149,6 +69,12 @@ pub(crate) struct Cursor {
 }
 
 impl Cursor {
+    /// Records the input's shape and the records each shape read.
+    pub(crate) fn set_shape(&mut self, decoder: &Decoder) {
+        self.stats.shape = Some(decoder.shape().name().to_owned());
+        self.stats.shapes = decoder.records_by_shape();
+    }
+
     pub(crate) fn new(name: &str) -> Cursor {
         Cursor {
             stats: InputStats {
@@ -161,11 +87,74 @@ impl Cursor {
     }
 
     /// Counts one line of `raw_len` bytes (terminator included).
+    #[inline]
     fn count(&mut self, raw_len: u64) {
         self.number += 1;
         self.stats.lines += 1;
         self.stats.bytes += raw_len;
         self.unreported += raw_len;
+    }
+}
+
+/// The audit as the ingest front's observer, for one input.
+struct AuditSink<'a> {
+    auditor: &'a mut Auditor,
+    cursor: &'a mut Cursor,
+}
+
+impl RecordSink for AuditSink<'_> {
+    #[inline]
+    fn record(&mut self, rec: &Record<'_>) {
+        self.cursor.stats.records += 1;
+        let verdict = classify(rec);
+        self.auditor.observe(rec, &verdict);
+    }
+    fn blank(&mut self) {
+        self.auditor.blank();
+    }
+    fn malformed(&mut self, line: u64, error: &ParseError) {
+        self.cursor.stats.malformed += 1;
+        self.auditor.malformed(&self.cursor.stats.file, line, error);
+    }
+}
+
+/// Framed lines of one input, decoded into the audit.
+pub(crate) struct Feed<'a> {
+    pub(crate) auditor: &'a mut Auditor,
+    pub(crate) cursor: &'a mut Cursor,
+    pub(crate) decoder: &'a mut Decoder,
+}
+
+impl Frames for Feed<'_> {
+    #[inline]
+    fn line(&mut self, line: &[u8], raw_len: u64) {
+        let c = &mut *self.cursor;
+        c.count(raw_len);
+        if c.unreported >= 1 << 20 {
+            self.auditor.report_progress(&mut c.unreported);
+        }
+        let number = c.number;
+        self.decoder.line(
+            number,
+            line,
+            &mut AuditSink {
+                auditor: self.auditor,
+                cursor: self.cursor,
+            },
+        );
+    }
+    fn too_long(&mut self, raw_len: u64) {
+        self.cursor.count(raw_len);
+        self.cursor.stats.malformed += 1;
+        let error = ParseError::TooLong(self.decoder_cap());
+        self.auditor
+            .malformed(&self.cursor.stats.file, self.cursor.number, &error);
+    }
+}
+
+impl Feed<'_> {
+    fn decoder_cap(&self) -> usize {
+        self.auditor.config.ingest.max_line
     }
 }
 
@@ -249,84 +238,63 @@ impl Auditor {
         }
     }
 
-    /// Reads every line of `reader`, naming it `name` in reports. An I/O error stops
-    /// this input (it is recorded in its [`InputStats`] and returned); what was read
-    /// before it stays counted.
+    /// Reads every line of `reader`, naming it `name` in reports: its shape is the
+    /// configured one, or sniffed from its first bytes. An I/O error stops this input (it
+    /// is recorded in its [`InputStats`] and returned); what was read before it stays
+    /// counted.
     ///
     /// Reads in large blocks and parses lines where they lie in the block, so no line
-    /// is copied; a line longer than the block (and than the line cap) is counted as
-    /// malformed and skipped without being buffered whole.
-    pub fn read<R: Read>(&mut self, name: &str, reader: R) -> io::Result<()> {
-        self.read_blocks(name, reader, READ_BLOCK)
+    /// is copied; a line longer than the cap is counted as malformed and skipped
+    /// without being buffered whole. A document shape (HAR) is read as one document.
+    pub fn read<R: BufRead>(&mut self, name: &str, mut reader: R) -> io::Result<()> {
+        let head = errlens_parse::input::head(&mut reader, errlens_parse::detect::SNIFF_BYTES)?;
+        let mut decoder = Decoder::new(&self.config.ingest, &head);
+        self.read_decoded(name, &mut decoder, reader, READ_BLOCK)
     }
 
-    /// [`Auditor::read`] with a given block size (small ones exercise the carry-over
-    /// between blocks in tests).
+    /// Reads `reader` with a decoder made for its input (parts of one file share the
+    /// shape detected at its start), in blocks of `block` bytes.
     #[doc(hidden)]
-    pub fn read_blocks<R: Read>(&mut self, name: &str, reader: R, block: usize) -> io::Result<()> {
-        /// Pieces of the input go straight into this audit.
-        struct Feed<'a> {
-            auditor: &'a mut Auditor,
-            cursor: Cursor,
-        }
-        impl Pieces for Feed<'_> {
-            fn lines(&mut self, bytes: &[u8]) {
-                self.auditor.feed(&mut self.cursor, bytes);
-            }
-            fn too_long(&mut self, raw_len: u64) {
-                self.auditor.too_long(&mut self.cursor, raw_len);
-            }
-        }
-        let max_line = self.config.max_line;
-        let mut feed = Feed {
-            auditor: self,
-            cursor: Cursor::new(name),
+    pub fn read_decoded<R: Read>(
+        &mut self,
+        name: &str,
+        decoder: &mut Decoder,
+        reader: R,
+        block: usize,
+    ) -> io::Result<()> {
+        let mut cursor = Cursor::new(name);
+        let result = if decoder.is_document() {
+            let mut sink = AuditSink {
+                auditor: self,
+                cursor: &mut cursor,
+            };
+            let bytes = decoder.document(reader, &mut sink);
+            cursor.stats.bytes += bytes;
+            cursor.unreported += bytes;
+            cursor.stats.lines += 1;
+            Ok(())
+        } else {
+            let max_line = self.config.ingest.max_line;
+            let mut feed = Feed {
+                auditor: self,
+                cursor: &mut cursor,
+                decoder,
+            };
+            read_frames(reader, block, max_line, &mut feed)
         };
-        let result = split_blocks(reader, block, max_line, &mut feed);
-        let mut cursor = feed.cursor;
         if let Err(e) = &result {
             cursor.stats.error = Some(e.to_string());
         }
+        cursor.set_shape(decoder);
         self.end(cursor);
         result
     }
 
-    fn report_progress(&self, bytes: &mut u64) {
+    pub(crate) fn report_progress(&self, bytes: &mut u64) {
         if let Some(p) = &self.config.progress {
             p.fetch_add(*bytes, std::sync::atomic::Ordering::Relaxed);
         }
         *bytes = 0;
-    }
-
-    /// Audits the lines of `bytes`: whole lines, the last one with or without its
-    /// newline.
-    pub(crate) fn feed(&mut self, cursor: &mut Cursor, bytes: &[u8]) {
-        let mut rest = bytes;
-        while !rest.is_empty() {
-            let (line, raw_len) = match memchr::memchr(b'\n', rest) {
-                Some(i) => (&rest[..i], i + 1),
-                None => (rest, rest.len()),
-            };
-            rest = &rest[raw_len..];
-            cursor.count(raw_len as u64);
-            if cursor.unreported >= 1 << 20 {
-                self.report_progress(&mut cursor.unreported);
-            }
-            let outcome = if line.len() > self.config.max_line {
-                Err(ParseError::TooLong(self.config.max_line))
-            } else {
-                Ok(line.strip_suffix(b"\r").unwrap_or(line))
-            };
-            self.line(&cursor.stats.file, cursor.number, outcome);
-        }
-    }
-
-    /// Counts a line that was longer than the read buffer (and the cap), of `raw_len`
-    /// bytes with its newline.
-    pub(crate) fn too_long(&mut self, cursor: &mut Cursor, raw_len: u64) {
-        cursor.count(raw_len);
-        let error = ParseError::TooLong(self.config.max_line);
-        self.malformed(&cursor.stats.file, cursor.number, &error);
     }
 
     /// Ends an input: its statistics join the summary.
@@ -344,32 +312,10 @@ impl Auditor {
         });
     }
 
-    /// Counts one line: blank, malformed or a record.
-    pub fn line(&mut self, file: &str, number: u64, bytes: Result<&[u8], ParseError>) {
-        // Matched step by step rather than chained, so the record is not moved
-        // through intermediate `Result`s and `Option`s (it is a few hundred bytes).
-        match bytes {
-            Err(e) => self.malformed(file, number, &e),
-            Ok(b) if is_blank(b) => self.blank(),
-            Ok(b) => match &parse_line(b) {
-                Ok(rec) => {
-                    let verdict = classify(rec);
-                    self.observe(rec, &verdict);
-                }
-                Err(e) => self.malformed(file, number, e),
-            },
-        }
-    }
-
     /// Counts a malformed line, keeping it in the sample while there is room.
     pub fn malformed(&mut self, file: &str, line: u64, error: &ParseError) {
         self.summary.malformed += 1;
-        let kind = match error {
-            ParseError::InvalidJson(_) => "invalid_json",
-            ParseError::NotObject => "not_object",
-            ParseError::NoStatus => "no_status",
-            ParseError::TooLong(_) => "too_long",
-        };
+        let kind = error.kind();
         *self
             .summary
             .malformed_by_reason
@@ -616,34 +562,21 @@ mod tests {
         assert_eq!(s.inputs[0].lines, 7);
     }
 
-    /// The reference reading: one line at a time through `LineReader`.
-    fn by_lines(input: &[u8], config: &AuditConfig) -> Summary {
+    /// The reference reading: the whole input as one block.
+    fn one_block(input: &[u8], config: &AuditConfig) -> Summary {
         let mut a = Auditor::new(config.clone());
-        let mut lines = errlens_parse::LineReader::with_max_line(input, config.max_line);
-        let mut stats = InputStats {
-            file: "t".to_owned(),
-            ..InputStats::default()
-        };
-        while let Some(line) = lines.next_line().unwrap() {
-            stats.lines += 1;
-            stats.bytes += line.raw_len;
-            let outcome = if line.truncated {
-                Err(ParseError::TooLong(config.max_line))
-            } else {
-                Ok(line.bytes)
-            };
-            a.line("t", line.number, outcome);
-        }
-        a.summary.inputs.push(stats);
+        let mut d = Decoder::new(&config.ingest, input);
+        a.read_decoded("t", &mut d, input, input.len().max(1))
+            .unwrap();
         a.finish()
     }
 
     proptest::proptest! {
         #![proptest_config(proptest::prelude::ProptestConfig { cases: 300, ..Default::default() })]
-        /// Block reading, with its carry-over, growth and skipping of long lines, equals
-        /// reading line by line, whatever the block size and line cap.
+        /// Block reading, with its carry-over and skipping of long lines, equals reading
+        /// the input as one block, whatever the block size and line cap.
         #[test]
-        fn block_reading_equals_line_reading(
+        fn block_reading_equals_one_block(
             lines in proptest::collection::vec(
                 proptest::prop_oneof![
                     proptest::strategy::Just("{\"status\":200,\"url\":\"https://api.simkl.com/a/1\"}".to_owned()),
@@ -664,10 +597,12 @@ mod tests {
             if final_newline && !text.is_empty() {
                 text.push('\n');
             }
-            let config = AuditConfig { max_line, malformed_sample: 1000, ..AuditConfig::default() };
-            let want = by_lines(text.as_bytes(), &config);
+            let ingest = std::sync::Arc::new(IngestConfig { max_line, ..IngestConfig::default() });
+            let config = AuditConfig { ingest, malformed_sample: 1000, ..AuditConfig::default() };
+            let want = one_block(text.as_bytes(), &config);
             let mut a = Auditor::new(config.clone());
-            a.read_blocks("t", text.as_bytes(), block).unwrap();
+            let mut d = Decoder::new(&config.ingest, text.as_bytes());
+            a.read_decoded("t", &mut d, text.as_bytes(), block).unwrap();
             let got = a.finish();
             prop_assert_eq!(
                 serde_json::to_value(&got).unwrap(),

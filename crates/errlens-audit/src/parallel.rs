@@ -11,6 +11,8 @@
 //! size.
 
 use crate::{AuditConfig, Auditor, Summary};
+use errlens_parse::frame::{read_frames, Frames};
+use errlens_parse::Decoder;
 use rayon::prelude::*;
 use std::fs::File;
 use std::io;
@@ -43,9 +45,18 @@ pub fn audit_file(
     let file = File::open(path)?;
     let len = file.metadata()?.len();
     let chunk = chunk.max(1 << 10);
-    if threads <= 1 || len < 2 * chunk {
+    // The shape is sniffed once, at the start of the file, for every part.
+    let mut head = vec![0u8; (errlens_parse::detect::SNIFF_BYTES as u64).min(len) as usize];
+    file.read_exact_at(&mut head, 0)?;
+    let decoder = Decoder::new(&config.ingest, &head);
+    if threads <= 1 || len < 2 * chunk || decoder.is_document() {
         let mut a = Auditor::new(config.clone());
-        a.read(name, file)?;
+        a.read_decoded(
+            name,
+            &mut decoder.clone(),
+            file,
+            errlens_parse::frame::READ_BLOCK,
+        )?;
         return Ok(a.finish());
     }
     let part = chunk.max(len.div_ceil(threads as u64 * PARTS_PER_THREAD));
@@ -71,13 +82,15 @@ pub fn audit_file(
                     mergeable_chains: config.mergeable_chains || i > 0,
                     ..config.clone()
                 });
-                a.read(
+                a.read_decoded(
                     name,
+                    &mut decoder.clone(),
                     Range {
                         file: &file,
                         at: start,
                         end,
                     },
+                    errlens_parse::frame::READ_BLOCK,
                 )?;
                 let summary = a.finish();
                 let lines = summary.inputs.iter().map(|s| s.lines).sum();
@@ -115,14 +128,34 @@ struct Batch {
 ///
 /// Returns the summary of everything read, and the read error that ended the stream
 /// early, if any (also recorded in the summary's input statistics).
-pub fn audit_stream<R: io::Read>(
-    reader: R,
+pub fn audit_stream<R: io::BufRead>(
+    mut reader: R,
     name: &str,
     config: &AuditConfig,
     threads: usize,
 ) -> (Summary, io::Result<()>) {
     use std::sync::{mpsc, Mutex};
     let threads = threads.max(1);
+    let head = match errlens_parse::input::head(&mut reader, errlens_parse::detect::SNIFF_BYTES) {
+        Ok(h) => h,
+        Err(e) => {
+            let mut a = Auditor::new(config.clone());
+            a.unreadable(name, &e.to_string());
+            return (a.finish(), Err(e));
+        }
+    };
+    let decoder = Decoder::new(&config.ingest, &head);
+    if decoder.is_document() {
+        // One document: read as it streams, on this thread.
+        let mut a = Auditor::new(config.clone());
+        let r = a.read_decoded(
+            name,
+            &mut decoder.clone(),
+            reader,
+            errlens_parse::frame::READ_BLOCK,
+        );
+        return (a.finish(), r);
+    }
     let (jobs_tx, jobs_rx) = mpsc::sync_channel::<(usize, Batch)>(threads);
     let jobs_rx = Mutex::new(jobs_rx);
     let (parts_tx, parts_rx) = mpsc::channel::<(usize, Part)>();
@@ -143,12 +176,13 @@ pub fn audit_stream<R: io::Read>(
             let parts_tx = parts_tx.clone();
             let free_tx = free_tx.clone();
             let jobs_rx = &jobs_rx;
+            let decoder = &decoder;
             scope.spawn(move || loop {
                 let job = jobs_rx.lock().map(|rx| rx.recv());
                 let Ok(Ok((index, mut batch))) = job else {
                     break;
                 };
-                let part = audit_batch(index, &batch, name, config);
+                let part = audit_batch(index, &batch, name, config, decoder);
                 batch.bytes.clear();
                 let _ = free_tx.send(batch.bytes);
                 if parts_tx.send((index, part)).is_err() {
@@ -186,7 +220,7 @@ pub fn audit_stream<R: io::Read>(
             batch: Batch::default(),
             index: 0,
         };
-        let result = crate::auditor::split_blocks(reader, size, config.max_line, &mut cutter);
+        let result = read_frames(reader, size, config.ingest.max_line, &mut cutter);
         cutter.ship();
         drop(cutter);
         let merged = merger.join().expect("merging does not panic");
@@ -195,7 +229,9 @@ pub fn audit_stream<R: io::Read>(
             None => {
                 // An empty stream: still one input, with no lines.
                 let mut a = Auditor::new(config.clone());
-                a.end(crate::auditor::Cursor::new(name));
+                let mut cursor = crate::auditor::Cursor::new(name);
+                cursor.set_shape(&decoder);
+                a.end(cursor);
                 a.finish()
             }
         };
@@ -242,8 +278,8 @@ impl Cutter {
     }
 }
 
-impl crate::auditor::Pieces for Cutter {
-    fn lines(&mut self, bytes: &[u8]) {
+impl Frames for Cutter {
+    fn line(&mut self, line: &[u8], raw_len: u64) {
         if self.batch.bytes.capacity() == 0 {
             self.batch.bytes = self
                 .free
@@ -251,7 +287,14 @@ impl crate::auditor::Pieces for Cutter {
                 // A read adds at most `size` bytes to a batch not yet full.
                 .unwrap_or_else(|_| Vec::with_capacity(2 * self.size));
         }
-        self.batch.bytes.extend_from_slice(bytes);
+        self.batch.bytes.extend_from_slice(line);
+        // The terminator as it was, so byte counts stay exact.
+        let terminator: &[u8] = match raw_len - line.len() as u64 {
+            0 => b"",
+            1 => b"\n",
+            _ => b"\r\n",
+        };
+        self.batch.bytes.extend_from_slice(terminator);
         if self.batch.bytes.len() >= self.size {
             self.ship();
         }
@@ -262,19 +305,36 @@ impl crate::auditor::Pieces for Cutter {
 }
 
 /// Audits one batch as a shard (mergeable unless it is the first).
-fn audit_batch(index: usize, batch: &Batch, name: &str, config: &AuditConfig) -> Part {
+fn audit_batch(
+    index: usize,
+    batch: &Batch,
+    name: &str,
+    config: &AuditConfig,
+    decoder: &Decoder,
+) -> Part {
     let mut a = Auditor::new(AuditConfig {
         mergeable_chains: config.mergeable_chains || index > 0,
         ..config.clone()
     });
     let mut cursor = crate::auditor::Cursor::new(name);
-    let mut at = 0;
-    for &(offset, raw_len) in &batch.skipped {
-        a.feed(&mut cursor, &batch.bytes[at..offset]);
-        a.too_long(&mut cursor, raw_len);
-        at = offset;
+    let mut decoder = decoder.clone();
+    let max_line = config.ingest.max_line;
+    {
+        let mut feed = crate::auditor::Feed {
+            auditor: &mut a,
+            cursor: &mut cursor,
+            decoder: &mut decoder,
+        };
+        let mut at = 0;
+        // The batch holds whole lines; skipped ones sit between them.
+        for &(offset, raw_len) in &batch.skipped {
+            errlens_parse::frame::frame_all(&batch.bytes[at..offset], max_line, &mut feed);
+            feed.too_long(raw_len);
+            at = offset;
+        }
+        errlens_parse::frame::frame_all(&batch.bytes[at..], max_line, &mut feed);
     }
-    a.feed(&mut cursor, &batch.bytes[at..]);
+    cursor.set_shape(&decoder);
     a.end(cursor);
     let summary = a.finish();
     let lines = summary.inputs.iter().map(|s| s.lines).sum();
@@ -305,11 +365,7 @@ fn coalesce_inputs(s: &mut Summary) {
     if s.inputs.len() > 1 {
         let mut one = s.inputs[0].clone();
         for i in &s.inputs[1..] {
-            one.lines += i.lines;
-            one.bytes += i.bytes;
-            if one.error.is_none() {
-                one.error = i.error.clone();
-            }
+            one.absorb(i);
         }
         s.inputs = vec![one];
     }
@@ -347,7 +403,7 @@ fn boundaries(file: &File, len: u64, chunk: u64) -> io::Result<Vec<(u64, u64)>> 
 }
 
 fn memchr_nl(b: &[u8]) -> Option<usize> {
-    b.iter().position(|&c| c == b'\n')
+    memchr::memchr(b'\n', b)
 }
 
 #[cfg(test)]

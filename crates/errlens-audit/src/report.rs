@@ -272,7 +272,15 @@ impl Report {
             groups,
             malformed_sample: s.malformed_sample.clone(),
             malformed_by_reason: s.malformed_by_reason.clone(),
-            inputs: s.inputs.clone(),
+            inputs: s
+                .inputs
+                .iter()
+                .map(|i| InputStats {
+                    // The shape that read the input's records (`mixed` for several).
+                    shape: i.shape_name().map(str::to_owned),
+                    ..i.clone()
+                })
+                .collect(),
             retries: retries(s, opts),
             pressure: pressure(s, opts),
             latency_ms: s

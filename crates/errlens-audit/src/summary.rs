@@ -72,6 +72,48 @@ pub struct InputStats {
     pub bytes: u64,
     /// Why reading stopped early, if it did.
     pub error: Option<String>,
+    /// The shape the input was read in (detected or forced); `None` for an input that
+    /// could not be opened.
+    #[serde(default)]
+    pub shape: Option<String>,
+    /// Records per shape that read them (several for a mixed input).
+    #[serde(default)]
+    pub shapes: std::collections::BTreeMap<String, u64>,
+    /// Records read from this input.
+    #[serde(default)]
+    pub records: u64,
+    /// Malformed lines (or records) of this input.
+    #[serde(default)]
+    pub malformed: u64,
+}
+
+impl InputStats {
+    /// The shape to name for this input: the one shape that read its records, `mixed`
+    /// when several did, else the shape it was read in.
+    pub fn shape_name(&self) -> Option<&str> {
+        match self.shapes.len() {
+            0 => self.shape.as_deref(),
+            1 => self.shapes.keys().next().map(String::as_str),
+            _ => Some("mixed"),
+        }
+    }
+
+    /// Adds the counts of another part of the same input.
+    pub fn absorb(&mut self, other: &InputStats) {
+        self.lines += other.lines;
+        self.bytes += other.bytes;
+        self.records += other.records;
+        self.malformed += other.malformed;
+        for (k, n) in &other.shapes {
+            *self.shapes.entry(k.clone()).or_default() += n;
+        }
+        if self.shape.is_none() {
+            self.shape.clone_from(&other.shape);
+        }
+        if self.error.is_none() {
+            self.error.clone_from(&other.error);
+        }
+    }
 }
 
 /// Requests and rate-limit pressure of one slice (a provider, client or minute).

@@ -35,8 +35,12 @@ fn check(seed: u64, attempt_field: bool, chunk: u64) {
         let got = audit_file(f.path(), "log", &cfg, threads, chunk).unwrap();
         let got = serde_json::to_value(Report::from_summary(&got, opts)).unwrap();
         assert!(want == got, "seed {seed}, attempt {attempt_field}, chunk {chunk}, {threads} threads: reports differ");
-        let (got, result) =
-            audit_stream(std::fs::File::open(f.path()).unwrap(), "log", &cfg, threads);
+        let (got, result) = audit_stream(
+            std::io::BufReader::new(std::fs::File::open(f.path()).unwrap()),
+            "log",
+            &cfg,
+            threads,
+        );
         result.unwrap();
         let got = serde_json::to_value(Report::from_summary(&got, opts)).unwrap();
         assert!(
@@ -114,7 +118,12 @@ fn stream_read_error_is_reported() {
             Ok(n)
         }
     }
-    let (got, result) = audit_stream(Failing(3), "log", &AuditConfig::default(), 2);
+    let (got, result) = audit_stream(
+        std::io::BufReader::new(Failing(3)),
+        "log",
+        &AuditConfig::default(),
+        2,
+    );
     assert!(result.is_err());
     assert_eq!(got.records, 3);
     assert_eq!(got.inputs[0].error.as_deref(), Some("disk on fire"));

@@ -30,7 +30,8 @@
 //! rotated names (`app.log*`) reads those files too, without reading anything twice.
 
 use crate::checkpoint::{Checkpoints, FilePosition, State};
-use crate::pipeline::Pipeline;
+use crate::pipeline::{Counted, Lines, Pipeline};
+use errlens_parse::{Decoder, Framer};
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::fs::File;
 use std::io::{self, Read, Seek, SeekFrom};
@@ -55,8 +56,6 @@ pub struct FollowConfig {
     pub from_start: bool,
     /// Poll interval.
     pub poll: Duration,
-    /// Lines longer than this are malformed and skipped.
-    pub max_line: usize,
 }
 
 /// (device, inode).
@@ -73,10 +72,12 @@ struct Reader {
     offset: u64,
     /// File position after the last read.
     read_pos: u64,
-    /// Bytes of an incomplete last line.
-    partial: Vec<u8>,
-    /// Whether the current line is over the cap and being skipped to its newline.
-    skipping: bool,
+    /// Lines of this file (an incomplete last line is held here).
+    framer: Framer,
+    /// The file's shape, sniffed from its start when its first line is read.
+    decoder: Option<Decoder>,
+    /// Lines read from this file.
+    lines: u64,
     /// The path it was last seen at.
     path: PathBuf,
     /// Since when no followed path names it.
@@ -91,6 +92,20 @@ enum Start {
     Beginning,
     End,
     At(u64),
+}
+
+/// The first bytes of a file, for shape detection.
+fn file_head(file: &File) -> io::Result<Vec<u8>> {
+    let mut head = vec![0u8; errlens_parse::detect::SNIFF_BYTES];
+    let mut n = 0;
+    while n < head.len() {
+        match file.read_at(&mut head[n..], n as u64)? {
+            0 => break,
+            k => n += k,
+        }
+    }
+    head.truncate(n);
+    Ok(head)
 }
 
 fn fingerprint_of(file: &File) -> io::Result<Option<u64>> {
@@ -123,15 +138,11 @@ fn fingerprint_bytes(head: &[u8]) -> Option<u64> {
 }
 
 fn memchr_nl(b: &[u8]) -> Option<usize> {
-    b.iter().position(|&c| c == b'\n')
-}
-
-fn strip_cr(b: &[u8]) -> &[u8] {
-    b.strip_suffix(b"\r").unwrap_or(b)
+    memchr::memchr(b'\n', b)
 }
 
 impl Reader {
-    fn open(path: &Path, start: Start) -> io::Result<Reader> {
+    fn open(path: &Path, start: Start, max_line: usize) -> io::Result<Reader> {
         let mut file = File::open(path)?;
         let meta = file.metadata()?;
         let fingerprint = fingerprint_of(&file)?;
@@ -149,8 +160,9 @@ impl Reader {
             fingerprint,
             offset,
             read_pos: offset,
-            partial: Vec::new(),
-            skipping: false,
+            framer: Framer::new(max_line),
+            decoder: None,
+            lines: 0,
             path: path.to_owned(),
             gone_since: None,
             head: Vec::new(),
@@ -162,12 +174,7 @@ impl Reader {
     }
 
     /// Reads everything available, counting complete lines.
-    fn drain(
-        &mut self,
-        buf: &mut Vec<u8>,
-        max_line: usize,
-        pipeline: &Mutex<Pipeline>,
-    ) -> io::Result<()> {
+    fn drain(&mut self, buf: &mut Vec<u8>, pipeline: &Mutex<Pipeline>) -> io::Result<()> {
         buf.resize(256 * 1024, 0);
         loop {
             let n = match self.file.read(buf) {
@@ -189,37 +196,29 @@ impl Reader {
                 self.fingerprint = fingerprint_bytes(&self.head);
             }
             let mut p = pipeline.lock().unwrap_or_else(|e| e.into_inner());
-            let mut start = 0;
-            while let Some(j) = memchr_nl(&buf[start..n]) {
-                let i = start + j;
-                let piece = &buf[start..i];
-                if self.skipping {
-                    // The end of a line already counted as too long.
-                    self.skipping = false;
-                } else if self.partial.len() + piece.len() > max_line {
-                    p.metrics().lines.with_label_values(&["malformed"]).inc();
-                } else if self.partial.is_empty() {
-                    p.line(strip_cr(piece));
+            if self.decoder.is_none() {
+                // The shape of the file, from its first bytes (or these, at its start).
+                let head = if base == 0 {
+                    buf[..n.min(errlens_parse::detect::SNIFF_BYTES)].to_vec()
                 } else {
-                    self.partial.extend_from_slice(piece);
-                    p.line(strip_cr(&self.partial));
-                }
-                self.partial.clear();
-                self.offset = base + i as u64 + 1;
-                start = i + 1;
+                    file_head(&self.file)?
+                };
+                self.decoder = Some(p.decoder(&head));
             }
-            let rest = &buf[start..n];
-            if !rest.is_empty() && !self.skipping {
-                if self.partial.len() + rest.len() > max_line {
-                    // Over the cap before its newline: count it once as malformed, then
-                    // skip to its end without buffering it.
-                    p.metrics().lines.with_label_values(&["malformed"]).inc();
-                    self.skipping = true;
-                    self.partial.clear();
-                } else {
-                    self.partial.extend_from_slice(rest);
-                }
-            }
+            let decoder = self.decoder.as_mut().expect("set above");
+            let cap = self.framer.max_line();
+            self.framer.push(
+                &buf[..n],
+                &mut Lines {
+                    sink: &mut Counted {
+                        pipeline: &mut p,
+                        number: &mut self.lines,
+                    },
+                    decoder,
+                    cap,
+                },
+            );
+            self.offset = self.read_pos - self.framer.pending();
             p.metrics().bytes_read.inc_by(n as u64);
         }
         Ok(())
@@ -227,12 +226,22 @@ impl Reader {
 
     /// Counts a final line that will never get its newline (the file is done).
     fn finish(&mut self, pipeline: &Mutex<Pipeline>) {
-        if !self.partial.is_empty() && !self.skipping {
-            let mut p = pipeline.lock().unwrap_or_else(|e| e.into_inner());
-            p.line(strip_cr(&self.partial));
-            self.offset += self.partial.len() as u64;
+        let pending = self.framer.pending();
+        if pending == 0 {
+            return;
         }
-        self.partial.clear();
+        let mut p = pipeline.lock().unwrap_or_else(|e| e.into_inner());
+        let decoder = self.decoder.get_or_insert_with(|| p.decoder(b""));
+        let cap = self.framer.max_line();
+        self.framer.finish(&mut Lines {
+            sink: &mut Counted {
+                pipeline: &mut p,
+                number: &mut self.lines,
+            },
+            decoder,
+            cap,
+        });
+        self.offset += pending;
     }
 
     /// Starts over at the beginning of the (truncated or rewritten) file.
@@ -240,8 +249,10 @@ impl Reader {
         self.file.seek(SeekFrom::Start(0))?;
         self.offset = 0;
         self.read_pos = 0;
-        self.partial.clear();
-        self.skipping = false;
+        self.framer.reset();
+        // New content may be in another shape.
+        self.decoder = None;
+        self.lines = 0;
         // Known again once the new content's first line is read.
         self.fingerprint = None;
         self.head.clear();
@@ -392,7 +403,7 @@ impl Follower {
         let now = Instant::now();
         let (rotations, max_line) = {
             let p = pipeline.lock().unwrap_or_else(|e| e.into_inner());
-            (p.metrics().file_rotations.clone(), self.cfg.max_line)
+            (p.metrics().file_rotations.clone(), p.ingest().max_line)
         };
 
         let mut seen: HashSet<FileId> = HashSet::new();
@@ -425,13 +436,13 @@ impl Follower {
                 continue;
             };
             self.pending_copies.remove(&id);
-            match Reader::open(&path, start) {
+            match Reader::open(&path, start, max_line) {
                 Ok(r) => self.readers.push(r),
                 Err(e) => eprintln!("errlens: {}: {e}", path.display()),
             }
         }
         if first {
-            self.reopen_rotated_while_down(&seen, now);
+            self.reopen_rotated_while_down(&seen, now, max_line);
         }
 
         for i in 0..self.readers.len() {
@@ -449,14 +460,14 @@ impl Follower {
                 rotations.inc();
                 // Lines not read before the truncation are in the copy, if one was made:
                 // read them first, they are the older ones.
-                if let Some(mut c) = self.find_copy(i) {
-                    c.drain(&mut self.buf, max_line, pipeline)?;
+                if let Some(mut c) = self.find_copy(i, max_line) {
+                    c.drain(&mut self.buf, pipeline)?;
                     c.finish(pipeline);
                     self.remember(c.position(false));
                 }
                 self.readers[i].restart()?;
             }
-            self.readers[i].drain(&mut self.buf, max_line, pipeline)?;
+            self.readers[i].drain(&mut self.buf, pipeline)?;
         }
 
         // Files gone from every followed path for the grace period are done.
@@ -486,7 +497,7 @@ impl Follower {
 
     /// The copy of reader `i`'s pre-truncation content, opened where reading got to:
     /// a file beside it with the old fingerprint that nothing else is reading.
-    fn find_copy(&self, i: usize) -> Option<Reader> {
+    fn find_copy(&self, i: usize, max_line: usize) -> Option<Reader> {
         let r = &self.readers[i];
         let fp = r.fingerprint?;
         let dir = match r.path.parent() {
@@ -513,7 +524,7 @@ impl Follower {
                 .flatten()
                 == Some(fp);
             if same {
-                return Reader::open(&p, Start::At(r.offset)).ok();
+                return Reader::open(&p, Start::At(r.offset), max_line).ok();
             }
         }
         None
@@ -522,7 +533,7 @@ impl Follower {
     /// After a restart: files that were open at the checkpoint but that no followed path
     /// names now (rotated away while errlens was down) are found beside their old path
     /// and drained from their checkpoint.
-    fn reopen_rotated_while_down(&mut self, seen: &HashSet<FileId>, now: Instant) {
+    fn reopen_rotated_while_down(&mut self, seen: &HashSet<FileId>, now: Instant, max_line: usize) {
         let orphans: Vec<FilePosition> = self
             .saved
             .files
@@ -553,7 +564,7 @@ impl Follower {
                 if s.fingerprint.is_some() && fp != s.fingerprint {
                     continue;
                 }
-                if let Ok(mut r) = Reader::open(&p, Start::At(s.offset)) {
+                if let Ok(mut r) = Reader::open(&p, Start::At(s.offset), max_line) {
                     r.gone_since = Some(now);
                     self.readers.push(r);
                 }

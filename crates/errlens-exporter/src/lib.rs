@@ -202,17 +202,58 @@ async fn shutdown_signal() {
     }
 }
 
-/// Reads NDJSON from `reader` into a pipeline (used for standard input and tests).
-pub fn feed(pipeline: &Mutex<Pipeline>, reader: impl BufRead) -> std::io::Result<()> {
-    let mut lines = errlens_parse::LineReader::new(reader);
-    while let Some(line) = lines.next_line()? {
+/// Reads standard input (or any stream) into a pipeline, in its own shape: sniffed
+/// from the first bytes unless one is forced. The pipeline is locked per block read,
+/// not for the whole stream.
+pub fn feed(pipeline: &Mutex<Pipeline>, mut reader: impl BufRead) -> std::io::Result<()> {
+    let head = errlens_parse::input::head(&mut reader, errlens_parse::detect::SNIFF_BYTES)?;
+    let (mut decoder, cap) = {
+        let p = pipeline.lock().unwrap_or_else(|e| e.into_inner());
+        (p.decoder(&head), p.ingest().max_line)
+    };
+    let mut number = 0u64;
+    if decoder.is_document() {
+        // A document is counted when it is whole.
+        let mut doc = Vec::new();
+        reader.read_to_end(&mut doc)?;
         let mut p = pipeline.lock().unwrap_or_else(|e| e.into_inner());
-        p.metrics().bytes_read.inc_by(line.raw_len);
-        if line.truncated {
-            p.metrics().lines.with_label_values(&["malformed"]).inc();
-        } else {
-            p.line(line.bytes);
-        }
+        p.metrics().bytes_read.inc_by(doc.len() as u64);
+        decoder.document(&doc[..], &mut *p);
+        return Ok(());
     }
+    let mut framer = errlens_parse::Framer::new(cap);
+    let mut buf = vec![0u8; 256 * 1024];
+    loop {
+        let n = match reader.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        };
+        let mut p = pipeline.lock().unwrap_or_else(|e| e.into_inner());
+        p.metrics().bytes_read.inc_by(n as u64);
+        let mut sink = pipeline::Counted {
+            pipeline: &mut p,
+            number: &mut number,
+        };
+        framer.push(
+            &buf[..n],
+            &mut pipeline::Lines {
+                sink: &mut sink,
+                decoder: &mut decoder,
+                cap,
+            },
+        );
+    }
+    let mut p = pipeline.lock().unwrap_or_else(|e| e.into_inner());
+    let mut sink = pipeline::Counted {
+        pipeline: &mut p,
+        number: &mut number,
+    };
+    framer.finish(&mut pipeline::Lines {
+        sink: &mut sink,
+        decoder: &mut decoder,
+        cap,
+    });
     Ok(())
 }

@@ -1,13 +1,18 @@
-//! The live pipeline: one line in, metrics updated. Shared by every input.
+//! The live pipeline: records in, metrics updated. Shared by every input.
 //!
-//! It applies exactly what `errlens report` applies — the same parser, classifier and
-//! retry-chain state machine — so live metrics and offline reports agree.
+//! It is the exporter's [`RecordSink`]: the ingest front (`errlens-parse`) frames and
+//! decodes every input — followed files, standard input, `/ingest` bodies — in its own
+//! shape, and hands the records here. It applies exactly what `errlens report` applies —
+//! the same decoder, classifier and retry-chain state machine — so live metrics and
+//! offline reports agree.
 
 use crate::metrics::{code_label, Admission, Metrics};
 use errlens_audit::chains::{OpenChain, RetryCounts, Sink, Tracker};
 use errlens_audit::endpoint::template_into;
 use errlens_classify::classify;
-use errlens_parse::{is_blank, parse_line, ParseError, Provider};
+use errlens_parse::frame::Frames;
+use errlens_parse::{Decoder, IngestConfig, ParseError, Provider, Record, RecordSink};
+use std::sync::Arc;
 
 /// Settings of the pipeline.
 #[derive(Debug, Clone)]
@@ -18,6 +23,8 @@ pub struct PipelineConfig {
     pub top_clients: usize,
     /// Endpoints that get their own label (top K by volume; at most 2K ever).
     pub top_endpoints: usize,
+    /// How inputs are read (shape, provider hosts, line cap).
+    pub ingest: Arc<IngestConfig>,
 }
 
 impl Default for PipelineConfig {
@@ -26,24 +33,15 @@ impl Default for PipelineConfig {
             retry_window_ms: 60_000,
             top_clients: 20,
             top_endpoints: 50,
+            ingest: Arc::new(IngestConfig::default()),
         }
     }
 }
 
-/// What a line turned out to be.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum LineOutcome {
-    /// A request record.
-    Record,
-    /// White space only.
-    Blank,
-    /// Not a record, and why.
-    Malformed(ParseError),
-}
-
-/// Parses, classifies and counts lines into [`Metrics`].
+/// Classifies and counts records into [`Metrics`].
 pub struct Pipeline {
     metrics: Metrics,
+    ingest: Arc<IngestConfig>,
     tracker: Tracker,
     clients: Admission,
     endpoints: Admission,
@@ -80,6 +78,7 @@ impl Pipeline {
     pub fn new(metrics: Metrics, cfg: &PipelineConfig) -> Self {
         Pipeline {
             metrics,
+            ingest: cfg.ingest.clone(),
             // A live stream starts here: nothing before it to resolve.
             tracker: Tracker::new(cfg.retry_window_ms, false),
             clients: Admission::new(cfg.top_clients, 10_000),
@@ -93,22 +92,53 @@ impl Pipeline {
         &self.metrics
     }
 
-    /// Counts one line (without its newline) and says what it was.
-    pub fn line(&mut self, bytes: &[u8]) -> LineOutcome {
-        let m = &self.metrics;
-        if is_blank(bytes) {
-            m.lines.with_label_values(&["blank"]).inc();
-            return LineOutcome::Blank;
-        }
-        let rec = match parse_line(bytes) {
-            Ok(rec) => rec,
-            Err(e) => {
-                m.lines.with_label_values(&["malformed"]).inc();
-                return LineOutcome::Malformed(e);
-            }
+    /// How inputs are read.
+    pub fn ingest(&self) -> &IngestConfig {
+        &self.ingest
+    }
+
+    /// A decoder for an input that starts with `head`.
+    pub fn decoder(&self, head: &[u8]) -> Decoder {
+        Decoder::new(&self.ingest, head)
+    }
+
+    /// Counts an `/ingest` body: NDJSON or any line shape, a JSON array of records
+    /// (Fluent Bit's `format json`), or a HAR document. Returns what it held, with the
+    /// first `sample` malformed lines.
+    pub fn body(&mut self, body: &[u8], sample: usize) -> BodyOutcome {
+        let mut decoder = self.decoder(body);
+        let mut out = BodySink {
+            pipeline: self,
+            outcome: BodyOutcome::default(),
+            sample,
+            number: 0,
         };
+        if decoder.is_document() {
+            decoder.document(body, &mut out);
+        } else if body.trim_ascii_start().starts_with(b"[") {
+            out.array(body, &mut decoder);
+        } else {
+            let cap = out.pipeline.ingest.max_line;
+            errlens_parse::frame::frame_all(
+                body,
+                cap,
+                &mut Lines {
+                    sink: &mut out,
+                    decoder: &mut decoder,
+                    cap,
+                },
+            );
+        }
+        out.pipeline.metrics.bytes_read.inc_by(body.len() as u64);
+        out.outcome
+    }
+}
+
+impl RecordSink for Pipeline {
+    fn record(&mut self, rec: &Record<'_>) {
+        let m = &self.metrics;
         m.lines.with_label_values(&["record"]).inc();
-        let v = classify(&rec);
+        let v = classify(rec);
         m.record(&v, rec.latency_ms, rec.ts_ms);
         let p = rec.provider.as_str();
         let client = self.clients.label(rec.client_id.as_deref().unwrap_or(""));
@@ -133,33 +163,131 @@ impl Pipeline {
                 .inc();
         }
         let mut sink = MetricsSink(&self.metrics);
-        self.tracker.observe(&rec, &v, 0, &mut sink);
-        LineOutcome::Record
+        self.tracker.observe(rec, &v, 0, &mut sink);
     }
+    fn blank(&mut self) {
+        self.metrics.lines.with_label_values(&["blank"]).inc();
+    }
+    fn malformed(&mut self, _line: u64, _error: &ParseError) {
+        self.metrics.lines.with_label_values(&["malformed"]).inc();
+    }
+}
 
-    /// Counts every newline-terminated line of `chunk`; a final line without a newline
-    /// is counted too (a complete body). Returns (records, malformed sample).
-    pub fn body(&mut self, chunk: &[u8], sample: usize) -> BodyOutcome {
-        let mut out = BodyOutcome::default();
-        let body = chunk.strip_suffix(b"\n").unwrap_or(chunk);
-        if body.is_empty() {
-            return out;
+/// Framed lines of one input, decoded into a sink (the pipeline, or a body's counts).
+pub struct Lines<'a, S: RecordSink> {
+    /// Where records go.
+    pub sink: &'a mut S,
+    /// The input's decoder.
+    pub decoder: &'a mut Decoder,
+    /// The line cap (named in the malformed reason).
+    pub cap: usize,
+}
+
+impl<S: RecordSink + Numbered> Frames for Lines<'_, S> {
+    fn line(&mut self, line: &[u8], _raw_len: u64) {
+        let n = self.sink.next_number();
+        self.decoder.line(n, line, self.sink);
+    }
+    fn too_long(&mut self, _raw_len: u64) {
+        let n = self.sink.next_number();
+        self.sink.malformed(n, &ParseError::TooLong(self.cap));
+    }
+}
+
+/// A sink that numbers the lines it is given.
+pub trait Numbered {
+    /// The next line's 1-based number.
+    fn next_number(&mut self) -> u64;
+}
+
+/// A followed file's or standard input's lines: counted in the pipeline, numbered.
+pub struct Counted<'a> {
+    /// The pipeline.
+    pub pipeline: &'a mut Pipeline,
+    /// Lines so far.
+    pub number: &'a mut u64,
+}
+
+impl RecordSink for Counted<'_> {
+    fn record(&mut self, rec: &Record<'_>) {
+        self.pipeline.record(rec);
+    }
+    fn blank(&mut self) {
+        self.pipeline.blank();
+    }
+    fn malformed(&mut self, line: u64, error: &ParseError) {
+        self.pipeline.malformed(line, error);
+    }
+}
+
+impl Numbered for Counted<'_> {
+    fn next_number(&mut self) -> u64 {
+        *self.number += 1;
+        *self.number
+    }
+}
+
+/// One `/ingest` body's counts, on top of the pipeline's.
+struct BodySink<'a> {
+    pipeline: &'a mut Pipeline,
+    outcome: BodyOutcome,
+    sample: usize,
+    number: u64,
+}
+
+impl BodySink<'_> {
+    /// A JSON array body: each element is one line of the input (an element that is
+    /// a collector's wrapper around a raw log line, `{"log": "…"}`, is that line).
+    fn array(&mut self, body: &[u8], decoder: &mut Decoder) {
+        let elements: Vec<&serde_json::value::RawValue> = match serde_json::from_slice(body) {
+            Ok(v) => v,
+            Err(e) => {
+                let n = self.next_number();
+                let err = ParseError::InvalidJson(format!("JSON array body: {e}"));
+                return self.malformed(n, &err);
+            }
+        };
+        #[derive(serde::Deserialize)]
+        struct Wrapped {
+            log: String,
         }
-        for (i, line) in body.split(|b| *b == b'\n').enumerate() {
-            let line = line.strip_suffix(b"\r").unwrap_or(line);
-            match self.line(line) {
-                LineOutcome::Record => out.records += 1,
-                LineOutcome::Blank => out.blank += 1,
-                LineOutcome::Malformed(e) => {
-                    out.malformed += 1;
-                    if out.errors.len() < sample {
-                        out.errors.push((i as u64 + 1, e.to_string()));
-                    }
+        for el in elements {
+            let n = self.next_number();
+            let bytes = el.get().as_bytes();
+            if errlens_parse::detect::detect_line(bytes).is_none() {
+                if let Ok(w) = serde_json::from_slice::<Wrapped>(bytes) {
+                    let line = w.log.trim_end_matches(['\n', '\r']);
+                    decoder.line(n, line.as_bytes(), self);
+                    continue;
                 }
             }
+            decoder.line(n, bytes, self);
         }
-        self.metrics.bytes_read.inc_by(chunk.len() as u64);
-        out
+    }
+}
+
+impl Numbered for BodySink<'_> {
+    fn next_number(&mut self) -> u64 {
+        self.number += 1;
+        self.number
+    }
+}
+
+impl RecordSink for BodySink<'_> {
+    fn record(&mut self, rec: &Record<'_>) {
+        self.outcome.records += 1;
+        self.pipeline.record(rec);
+    }
+    fn blank(&mut self) {
+        self.outcome.blank += 1;
+        self.pipeline.blank();
+    }
+    fn malformed(&mut self, line: u64, error: &ParseError) {
+        self.outcome.malformed += 1;
+        if self.outcome.errors.len() < self.sample {
+            self.outcome.errors.push((line, error.to_string()));
+        }
+        self.pipeline.malformed(line, error);
     }
 }
 

@@ -5,6 +5,7 @@ use errlens_exporter::checkpoint::Checkpoints;
 use errlens_exporter::follow::{FollowConfig, Follower};
 use errlens_exporter::metrics::{Metrics, DEFAULT_BUCKETS};
 use errlens_exporter::pipeline::{Pipeline, PipelineConfig};
+use errlens_parse::IngestConfig;
 use prometheus::Registry;
 use std::io::Write;
 use std::path::Path;
@@ -12,17 +13,27 @@ use std::sync::Mutex;
 use std::time::Duration;
 
 fn setup() -> (Metrics, Mutex<Pipeline>) {
+    setup_capped(1 << 20)
+}
+
+fn setup_capped(max_line: usize) -> (Metrics, Mutex<Pipeline>) {
     let m = Metrics::register(&Registry::new(), &DEFAULT_BUCKETS).unwrap();
-    let p = Mutex::new(Pipeline::new(m.clone(), &PipelineConfig::default()));
+    let cfg = PipelineConfig {
+        ingest: std::sync::Arc::new(IngestConfig {
+            max_line,
+            ..IngestConfig::default()
+        }),
+        ..PipelineConfig::default()
+    };
+    let p = Mutex::new(Pipeline::new(m.clone(), &cfg));
     (m, p)
 }
 
-fn cfg(path: &Path, max_line: usize) -> FollowConfig {
+fn cfg(path: &Path) -> FollowConfig {
     FollowConfig {
         patterns: vec![path.display().to_string()],
         from_start: true,
         poll: Duration::from_millis(10),
-        max_line,
     }
 }
 
@@ -53,7 +64,7 @@ fn partial_line_is_held_until_its_newline() {
     let log = dir.path().join("a.log");
     append(&log, &format!("{LINE}\n{}", &LINE[..10]));
     let (m, p) = setup();
-    let mut f = Follower::new(cfg(&log, 1 << 20), None).unwrap();
+    let mut f = Follower::new(cfg(&log), None).unwrap();
     f.poll(&p).unwrap();
     assert_eq!((lines(&m, "record"), lines(&m, "malformed")), (1, 0));
     append(&log, &format!("{}\n", &LINE[10..]));
@@ -65,8 +76,8 @@ fn partial_line_is_held_until_its_newline() {
 fn over_long_line_is_one_malformed_line() {
     let dir = tempfile::tempdir().unwrap();
     let log = dir.path().join("a.log");
-    let (m, p) = setup();
-    let mut f = Follower::new(cfg(&log, 100), None).unwrap();
+    let (m, p) = setup_capped(100);
+    let mut f = Follower::new(cfg(&log), None).unwrap();
     append(&log, &"x".repeat(80));
     f.poll(&p).unwrap();
     append(&log, &"x".repeat(80)); // now over the cap, no newline yet
@@ -81,7 +92,7 @@ fn copytruncate_reads_the_unread_tail_from_the_copy() {
     let dir = tempfile::tempdir().unwrap();
     let log = dir.path().join("a.log");
     let (m, p) = setup();
-    let mut f = Follower::new(cfg(&log, 1 << 20), None).unwrap();
+    let mut f = Follower::new(cfg(&log), None).unwrap();
     append(&log, &format!("{}\n", line(1)));
     f.poll(&p).unwrap();
     // Two more lines, then copytruncate before errlens polls again.
@@ -107,15 +118,13 @@ fn resumes_from_checkpoint_and_not_before() {
     append(&log, &format!("{LINE}\n{LINE}\n"));
     {
         let (m, p) = setup();
-        let mut f =
-            Follower::new(cfg(&log, 1 << 20), Some(Checkpoints::open(&state).unwrap())).unwrap();
+        let mut f = Follower::new(cfg(&log), Some(Checkpoints::open(&state).unwrap())).unwrap();
         f.poll(&p).unwrap();
         assert_eq!(lines(&m, "record"), 2);
     }
     append(&log, &format!("{LINE}\n"));
     let (m, p) = setup();
-    let mut f =
-        Follower::new(cfg(&log, 1 << 20), Some(Checkpoints::open(&state).unwrap())).unwrap();
+    let mut f = Follower::new(cfg(&log), Some(Checkpoints::open(&state).unwrap())).unwrap();
     f.poll(&p).unwrap();
     assert_eq!(
         lines(&m, "record"),

@@ -9,6 +9,8 @@
 //! POSTs after a 429 and go past six attempts. Optionally a share of lines is garbage.
 #![deny(missing_docs)]
 
+pub mod shapes;
+
 use std::cmp::{Ordering, Reverse};
 use std::collections::BinaryHeap;
 use std::io::{self, Write};

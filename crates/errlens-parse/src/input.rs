@@ -1,8 +1,10 @@
-//! Opening inputs: files, `-` for standard input, and transparent gzip.
+//! Opening inputs: files, `-` for standard input, and transparent decompression of
+//! gzip and zstd.
 //!
-//! Gzip is recognised by its magic bytes rather than the file name, so a rotated
-//! `app.log.1` that logrotate compressed, or a `.gz` that is really plain text, both
-//! read correctly.
+//! Compression is recognised by its magic bytes rather than the file name, so a rotated
+//! `app.log.1` that logrotate compressed, a `.zst` from a zstd rotation, or a `.gz` that
+//! is really plain text, all read correctly. Both decoders read concatenated members
+//! (`cat a.gz b.gz`, multi-frame zstd).
 
 use flate2::bufread::MultiGzDecoder;
 use std::fs::File;
@@ -27,8 +29,7 @@ pub enum InputError {
 }
 
 /// Opens `path` (or standard input for `-`) as a buffered byte stream, decompressing
-/// gzip (including multi-member files, as `cat a.gz b.gz` makes) when the data starts
-/// with the gzip magic bytes.
+/// gzip and zstd when the data starts with their magic bytes.
 pub fn open_input(path: &str) -> Result<Box<dyn BufRead + Send>, InputError> {
     let err = |source| InputError::Open {
         path: path.to_owned(),
@@ -46,23 +47,116 @@ pub fn open_input(path: &str) -> Result<Box<dyn BufRead + Send>, InputError> {
     wrap(reader).map_err(err)
 }
 
-/// Buffers `reader`, decompressing it when it starts with the gzip magic bytes.
+/// Gzip's magic bytes.
+const GZIP_MAGIC: [u8; 2] = [0x1f, 0x8b];
+/// Zstandard's frame magic number (little endian 0xFD2FB528).
+const ZSTD_MAGIC: [u8; 4] = [0x28, 0xb5, 0x2f, 0xfd];
+
+/// How an input is compressed, from its first bytes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Compression {
+    /// Plain bytes.
+    None,
+    /// gzip (RFC 1952).
+    Gzip,
+    /// Zstandard (RFC 8878).
+    Zstd,
+}
+
+impl Compression {
+    /// Recognises compression by magic bytes.
+    pub fn sniff(head: &[u8]) -> Compression {
+        if head.starts_with(&GZIP_MAGIC) {
+            Compression::Gzip
+        } else if head.starts_with(&ZSTD_MAGIC) {
+            Compression::Zstd
+        } else {
+            Compression::None
+        }
+    }
+
+    /// Whether the file at `path` is a regular file of plain (uncompressed) bytes, the
+    /// kind that can be read in parallel parts.
+    pub fn is_plain_file(path: &Path) -> bool {
+        let Ok(mut f) = File::open(path) else {
+            return false;
+        };
+        if !f.metadata().is_ok_and(|m| m.is_file()) {
+            return false;
+        }
+        let mut magic = [0u8; 4];
+        let mut n = 0;
+        while n < magic.len() {
+            match f.read(&mut magic[n..]) {
+                Ok(0) => break,
+                Ok(k) => n += k,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(_) => return false,
+            }
+        }
+        Compression::sniff(&magic[..n]) == Compression::None
+    }
+}
+
+/// Buffers `reader`, decompressing it when it starts with gzip's or zstd's magic bytes.
 pub fn wrap(reader: Box<dyn Read + Send>) -> io::Result<Box<dyn BufRead + Send>> {
     let mut buf = BufReader::with_capacity(BUF_SIZE, reader);
-    let is_gzip = loop {
+    let compression = loop {
         match buf.fill_buf() {
-            Ok(head) => break head.starts_with(&[0x1f, 0x8b]),
+            Ok(head) if head.len() < ZSTD_MAGIC.len() && !head.is_empty() => {
+                // A short first read: look at more before deciding.
+                break Compression::sniff(&peek(&mut buf, ZSTD_MAGIC.len())?);
+            }
+            Ok(head) => break Compression::sniff(head),
             Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
             Err(e) => return Err(e),
         }
     };
-    if is_gzip {
-        Ok(Box::new(BufReader::with_capacity(
+    Ok(match compression {
+        Compression::None => Box::new(buf),
+        Compression::Gzip => Box::new(BufReader::with_capacity(
             BUF_SIZE,
             Decompressing::spawn(MultiGzDecoder::new(buf))?,
-        )))
-    } else {
-        Ok(Box::new(buf))
+        )),
+        Compression::Zstd => Box::new(BufReader::with_capacity(
+            BUF_SIZE,
+            Decompressing::spawn(zstd::stream::read::Decoder::with_buffer(buf)?)?,
+        )),
+    })
+}
+
+/// Up to `n` bytes from the start of `buf` without consuming them (a `BufReader` whose
+/// first read was short is refilled by moving its bytes to the front).
+fn peek(buf: &mut BufReader<Box<dyn Read + Send>>, n: usize) -> io::Result<Vec<u8>> {
+    let mut head = buf.fill_buf()?.to_vec();
+    let len = head.len();
+    buf.consume(len);
+    while head.len() < n {
+        let more = buf.fill_buf()?;
+        if more.is_empty() {
+            break;
+        }
+        let k = more.len();
+        head.extend_from_slice(more);
+        buf.consume(k);
+    }
+    let rest = std::mem::replace(buf.get_mut(), Box::new(io::empty()));
+    *buf = BufReader::with_capacity(
+        BUF_SIZE,
+        Box::new(io::Cursor::new(head.clone()).chain(rest)),
+    );
+    Ok(head)
+}
+
+/// Up to `max` bytes from the start of a buffered input, without consuming them: what
+/// shape detection sniffs. (Fewer when the first read returned fewer.)
+pub fn head(reader: &mut dyn BufRead, max: usize) -> io::Result<Vec<u8>> {
+    loop {
+        match reader.fill_buf() {
+            Ok(b) => return Ok(b[..b.len().min(max)].to_vec()),
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
     }
 }
 
@@ -175,6 +269,18 @@ mod tests {
             .read_to_end(&mut out)
             .unwrap_err();
         assert!(!err.to_string().is_empty());
+    }
+
+    #[test]
+    fn zstd_is_detected_by_magic() {
+        let mut z = zstd::encode_all(&b"{\"status\":200}\n"[..], 1).unwrap();
+        z.extend(zstd::encode_all(&b"{\"status\":404}\n"[..], 1).unwrap());
+        let mut out = String::new();
+        wrap(Box::new(io::Cursor::new(z)))
+            .unwrap()
+            .read_to_string(&mut out)
+            .unwrap();
+        assert_eq!(out, "{\"status\":200}\n{\"status\":404}\n");
     }
 
     #[test]

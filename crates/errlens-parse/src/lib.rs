@@ -1,19 +1,29 @@
-//! Request-log parsing for errlens: bytes in, borrowed [`Record`]s out.
+//! Request-log parsing for errlens — the one ingest front: bytes in, borrowed
+//! [`Record`]s out.
 //!
 //! This crate owns everything between raw input bytes and a typed request record:
-//! opening inputs (files, stdin, gzip, see [`input`]), splitting them into bounded lines
-//! ([`lines`]), recognising the JSON-lines shapes errlens reads and mapping their field
-//! aliases ([`record`]), and timestamps ([`timestamp`]). It knows nothing about what a
+//! opening inputs and decompressing them ([`input`]), the one line framer with one cap
+//! ([`frame`]), shapes — how a log's structure maps onto a record ([`shape`], custom ones
+//! in [`mapping`]) — their detection ([`detect`]), record building (`raw`) and the
+//! decoder that hands records to a consumer ([`front`]). It knows nothing about what a
 //! status *means*; that is `errlens-classify`'s job.
 #![deny(missing_docs)]
 
-mod fast;
+pub mod detect;
+pub mod frame;
+pub mod front;
 pub mod input;
-pub mod lines;
+pub mod mapping;
+mod raw;
 pub mod record;
+pub mod shape;
 pub mod timestamp;
 mod value;
 
+pub use frame::{is_blank, Framer, Frames, DEFAULT_MAX_LINE};
+pub use front::{Decoder, IngestConfig, RecordSink};
 pub use input::{open_input, InputError};
-pub use lines::{is_blank, Line, LineReader, DEFAULT_MAX_LINE};
-pub use record::{parse_line, ParseError, Provider, Record, StatusSource};
+pub use raw::HostMap;
+pub use record::{ParseError, Provider, Record, StatusSource};
+pub use shape::flat::parse_line;
+pub use shape::{Shape, ShapeKind};

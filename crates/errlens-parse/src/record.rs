@@ -1,13 +1,5 @@
-//! The request record and its JSON-lines field mapping.
-//!
-//! One line is one request. Fields are found by name, aliases included (see the table
-//! in [`Field`]), with lenient types: a number in a string is still a number, and a
-//! field of the wrong type is ignored rather than failing the line. A line is
-//! malformed only when it is not a JSON object or has no usable HTTP status.
+//! The request record every shape produces, its provider, and why a line is not one.
 
-use crate::timestamp;
-use crate::value::Scalar;
-use serde::de::{self, Deserializer, IgnoredAny, MapAccess, Visitor};
 use std::borrow::Cow;
 use std::fmt;
 
@@ -16,7 +8,7 @@ use std::fmt;
 pub enum Provider {
     /// api.simkl.com / api.simkl.org.
     Simkl,
-    /// api.themoviedb.org.
+    /// api.themoviedb.org / api.tmdb.org.
     Tmdb,
     /// Neither host nor envelope says; classified by HTTP status alone.
     Unknown,
@@ -44,10 +36,7 @@ impl Provider {
 
     /// The provider that serves `host` (case-insensitive, port ignored), if known.
     pub fn from_host(host: &str) -> Option<Provider> {
-        let host = match host.bytes().rposition(|c| c == b':') {
-            Some(i) if host.as_bytes()[i + 1..].iter().all(u8::is_ascii_digit) => &host[..i],
-            _ => host,
-        };
+        let host = crate::raw::strip_port(host);
         let host = host.strip_suffix('.').unwrap_or(host);
         // The length rules out most hosts before any byte is compared.
         match host.len() {
@@ -57,6 +46,7 @@ impl Provider {
                 Some(Provider::Simkl)
             }
             18 if host.eq_ignore_ascii_case("api.themoviedb.org") => Some(Provider::Tmdb),
+            12 if host.eq_ignore_ascii_case("api.tmdb.org") => Some(Provider::Tmdb),
             _ => None,
         }
     }
@@ -120,18 +110,24 @@ pub struct Record<'a> {
     pub errors: Option<usize>,
     /// Where the host and the path (without query) sit in `url`, split once at parse
     /// time because every stage asks for them.
-    url_parts: UrlParts,
+    pub(crate) url_parts: UrlParts,
 }
 
 /// Byte ranges of the host and path within a URL.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-struct UrlParts {
+pub(crate) struct UrlParts {
     host: Option<(u32, u32)>,
     path: Option<(u32, u32)>,
 }
 
 impl UrlParts {
-    fn of(url: &str) -> UrlParts {
+    /// The host within `url`, when it has one.
+    pub(crate) fn host_in<'u>(&self, url: Option<&'u str>) -> Option<&'u str> {
+        let (a, b) = self.host?;
+        url?.get(a as usize..b as usize)
+    }
+
+    pub(crate) fn of(url: &str) -> UrlParts {
         let (host, path) = split_url(url);
         let r = |r: std::ops::Range<usize>| (r.start as u32, r.end as u32);
         UrlParts {
@@ -253,276 +249,43 @@ pub enum ParseError {
     /// Valid JSON, but not an object.
     #[error("not a JSON object")]
     NotObject,
-    /// An object without a usable integer HTTP status.
-    #[error("no usable HTTP status (status, http_status or code: an integer 100-599)")]
-    NoStatus,
+    /// A request without a usable integer HTTP status; says where it was looked for.
+    #[error("no usable HTTP status (looked in {0}: an integer 100-599)")]
+    NoStatus(&'static str),
     /// Longer than the line cap; only its start was read.
     #[error("line longer than {0} bytes")]
     TooLong(usize),
+    /// A text line outside its shape's grammar (logfmt, CLF).
+    #[error("not a {shape} line: {reason}")]
+    Syntax {
+        /// The shape whose grammar the line does not follow.
+        shape: &'static str,
+        /// What is wrong.
+        reason: String,
+    },
 }
 
-/// Parses one JSON-lines request record.
-///
-/// The common flat shape is read by a scanner ([`crate::fast`]); anything it does not
-/// accept (escapes, nested values, non-ASCII bytes, unusual numbers, invalid JSON) goes
-/// through serde_json, which has the last word on what is valid.
-#[inline]
-pub fn parse_line(line: &[u8]) -> Result<Record<'_>, ParseError> {
-    // Filled in place: the record-to-be is a few hundred bytes, not worth moving.
-    let mut raw = Raw::default();
-    if crate::fast::scan(line, &mut raw) {
-        raw.into_record()
-    } else {
-        parse_line_serde(line)
-    }
-}
+impl ParseError {
+    /// Where the flat shape looks for the HTTP status.
+    pub const FLAT_STATUS: &'static str = "status, http_status, code";
 
-/// Parses one line with serde_json only (the reference the fast path must equal).
-pub(crate) fn parse_line_serde(line: &[u8]) -> Result<Record<'_>, ParseError> {
-    let mut de = serde_json::Deserializer::from_slice(line);
-    let raw = match de.deserialize_map(RawVisitor) {
-        Ok(raw) => raw,
-        Err(e) if e.is_data() => return Err(ParseError::NotObject),
-        Err(e) => return Err(ParseError::InvalidJson(json_reason(&e))),
-    };
-    de.end()
-        .map_err(|e| ParseError::InvalidJson(json_reason(&e)))?;
-    raw.into_record()
-}
-
-/// A short reason without serde_json's line number (always 1 for one line).
-fn json_reason(e: &serde_json::Error) -> String {
-    let msg = e.to_string();
-    match msg.rfind(" at line ") {
-        Some(i) => format!("{} at column {}", &msg[..i], e.column()),
-        None => msg,
-    }
-}
-
-/// The field names errlens reads, aliases folded together.
-///
-/// | field        | aliases                                 |
-/// |--------------|-----------------------------------------|
-/// | `ts`         | `time`, `timestamp`, `@timestamp`       |
-/// | `status`     | `http_status`                           |
-/// | `latency_ms` | `duration_ms`, `elapsed_ms`             |
-#[derive(Clone, Copy)]
-pub(crate) enum Field {
-    Ts,
-    Method,
-    Url,
-    Host,
-    Path,
-    Status,
-    HttpStatus,
-    Latency,
-    ClientId,
-    Attempt,
-    RetryAfter,
-    Error,
-    Code,
-    Message,
-    StatusCode,
-    StatusMessage,
-    Success,
-    Errors,
-    Other,
-}
-
-impl Field {
-    pub(crate) fn from_name(name: &str) -> Field {
-        // Dispatch on the length first: each arm then compares at most a few short
-        // byte strings, which compile to integer compares (this runs for every key).
-        match (name.len(), name.as_bytes()) {
-            (2, b"ts") => Field::Ts,
-            (3, b"url") => Field::Url,
-            (4, b"time") => Field::Ts,
-            (4, b"host") => Field::Host,
-            (4, b"path") => Field::Path,
-            (4, b"code") => Field::Code,
-            (5, b"error") => Field::Error,
-            (6, b"method") => Field::Method,
-            (6, b"status") => Field::Status,
-            (6, b"errors") => Field::Errors,
-            (7, b"attempt") => Field::Attempt,
-            (7, b"message") => Field::Message,
-            (7, b"success") => Field::Success,
-            (9, b"timestamp") => Field::Ts,
-            (9, b"client_id") => Field::ClientId,
-            (10, b"@timestamp") => Field::Ts,
-            (10, b"latency_ms" | b"elapsed_ms") => Field::Latency,
-            (11, b"http_status") => Field::HttpStatus,
-            (11, b"duration_ms") => Field::Latency,
-            (11, b"retry_after") => Field::RetryAfter,
-            (11, b"status_code") => Field::StatusCode,
-            (14, b"status_message") => Field::StatusMessage,
-            _ => Field::Other,
+    /// The kind of error, as reports count them: `invalid_json`, `not_object`,
+    /// `no_status`, `too_long`, `invalid_text`.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            ParseError::InvalidJson(_) => "invalid_json",
+            ParseError::NotObject => "not_object",
+            ParseError::NoStatus(_) => "no_status",
+            ParseError::TooLong(_) => "too_long",
+            ParseError::Syntax { .. } => "invalid_text",
         }
-    }
-}
-
-impl<'de> de::Deserialize<'de> for Field {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct V;
-        impl Visitor<'_> for V {
-            type Value = Field;
-            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-                f.write_str("a field name")
-            }
-            fn visit_str<E: de::Error>(self, v: &str) -> Result<Field, E> {
-                Ok(Field::from_name(v))
-            }
-        }
-        d.deserialize_identifier(V)
-    }
-}
-
-/// Field values as found, before status resolution and provider detection.
-#[derive(Default)]
-pub(crate) struct Raw<'a> {
-    ts: Option<Scalar<'a>>,
-    method: Option<Cow<'a, str>>,
-    url: Option<Cow<'a, str>>,
-    host: Option<Cow<'a, str>>,
-    path: Option<Cow<'a, str>>,
-    status: Option<i64>,
-    http_status: Option<i64>,
-    latency_ms: Option<f64>,
-    client_id: Option<Cow<'a, str>>,
-    attempt: Option<u32>,
-    retry_after_s: Option<f64>,
-    error: Option<Cow<'a, str>>,
-    code: Option<i64>,
-    message: Option<Cow<'a, str>>,
-    tmdb_code: Option<i64>,
-    status_message: Option<Cow<'a, str>>,
-    success: Option<bool>,
-    errors: Option<usize>,
-}
-
-fn http_status(v: Option<i64>) -> Option<u16> {
-    v.filter(|s| (100..=599).contains(s)).map(|s| s as u16)
-}
-
-impl<'a> Raw<'a> {
-    /// Stores one field's value (the same mapping for the serde path and the fast path).
-    pub(crate) fn set(&mut self, field: Field, v: Scalar<'a>) {
-        match field {
-            Field::Ts => self.ts = Some(v),
-            Field::Method => self.method = v.into_str(),
-            Field::Url => self.url = v.into_str(),
-            Field::Host => self.host = v.into_str(),
-            Field::Path => self.path = v.into_str(),
-            Field::Status => self.status = v.as_i64(),
-            Field::HttpStatus => self.http_status = v.as_i64(),
-            Field::Latency => self.latency_ms = v.as_f64().filter(|l| *l >= 0.0),
-            Field::ClientId => self.client_id = v.into_str(),
-            Field::Attempt => self.attempt = v.as_i64().and_then(|a| u32::try_from(a).ok()),
-            Field::RetryAfter => self.retry_after_s = v.as_f64().filter(|r| *r >= 0.0),
-            Field::Error => self.error = v.into_str(),
-            Field::Code => self.code = v.as_i64(),
-            Field::Message => self.message = v.into_str(),
-            Field::StatusCode => self.tmdb_code = v.as_i64(),
-            Field::StatusMessage => self.status_message = v.into_str(),
-            Field::Success => self.success = v.as_bool(),
-            Field::Errors => {
-                self.errors = match v {
-                    Scalar::Seq(n) => Some(n),
-                    _ => None,
-                }
-            }
-            Field::Other => {}
-        }
-    }
-
-    #[inline]
-    pub(crate) fn into_record(self) -> Result<Record<'a>, ParseError> {
-        let (status, status_source) =
-            match http_status(self.status).or_else(|| http_status(self.http_status)) {
-                Some(s) => (s, StatusSource::Status),
-                None => match http_status(self.code) {
-                    Some(s) => (s, StatusSource::EnvelopeCode),
-                    None => return Err(ParseError::NoStatus),
-                },
-            };
-        let ts_ms = self.ts.as_ref().and_then(|ts| match ts {
-            Scalar::Str(s) => timestamp::parse_rfc3339(s)
-                .or_else(|| s.trim().parse::<f64>().ok().and_then(timestamp::from_epoch)),
-            other => other.as_f64().and_then(timestamp::from_epoch),
-        });
-        let mut rec = Record {
-            provider: Provider::Unknown,
-            status,
-            status_source,
-            ts_ms,
-            method: self.method,
-            url: self.url,
-            host: self.host,
-            path: self.path,
-            latency_ms: self.latency_ms,
-            client_id: self.client_id,
-            attempt: self.attempt,
-            retry_after_s: self.retry_after_s,
-            error: self.error,
-            code: self.code,
-            message: self.message,
-            tmdb_code: self.tmdb_code,
-            status_message: self.status_message,
-            success: self.success,
-            errors: self.errors,
-            url_parts: UrlParts::default(),
-        };
-        if let Some(u) = rec.url.as_deref() {
-            rec.url_parts = UrlParts::of(u);
-        }
-        rec.provider = rec
-            .host()
-            .and_then(Provider::from_host)
-            .unwrap_or_else(|| envelope_provider(&rec));
-        Ok(rec)
-    }
-}
-
-/// The provider an envelope's shape implies: TMDB's `status_code` (or its other
-/// envelope fields) or Simkl's `error`/`code`.
-fn envelope_provider(r: &Record<'_>) -> Provider {
-    if r.tmdb_code.is_some() {
-        Provider::Tmdb
-    } else if r.error.is_some() || r.code.is_some() {
-        Provider::Simkl
-    } else if r.status_message.is_some() || r.success.is_some() || r.errors.is_some() {
-        Provider::Tmdb
-    } else {
-        Provider::Unknown
-    }
-}
-
-struct RawVisitor;
-
-impl<'de> Visitor<'de> for RawVisitor {
-    type Value = Raw<'de>;
-
-    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-        f.write_str("a JSON object")
-    }
-
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Raw<'de>, A::Error> {
-        let mut raw = Raw::default();
-        while let Some(field) = map.next_key::<Field>()? {
-            if let Field::Other = field {
-                map.next_value::<IgnoredAny>()?;
-                continue;
-            }
-            let v: Scalar<'de> = map.next_value()?;
-            raw.set(field, v);
-        }
-        Ok(raw)
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::parse_line;
 
     fn p(s: &str) -> Record<'_> {
         parse_line(s.as_bytes()).unwrap()
@@ -589,6 +352,9 @@ mod tests {
             (r.status, r.status_source),
             (412, StatusSource::EnvelopeCode)
         );
-        assert_eq!(parse_line(br#"{"status":1000}"#), Err(ParseError::NoStatus));
+        assert_eq!(
+            parse_line(br#"{"status":1000}"#),
+            Err(ParseError::NoStatus(ParseError::FLAT_STATUS))
+        );
     }
 }

@@ -20,6 +20,13 @@ pub fn from_epoch(v: f64) -> Option<i64> {
     (ms < 253_402_300_800_000.0).then(|| ms.round() as i64)
 }
 
+/// Unix milliseconds from an epoch value already scaled to milliseconds (a shape that
+/// knows its unit: seconds, µs, ns). Negative, non-finite or past-9999 values give
+/// `None`.
+pub fn from_epoch_ms(ms: f64) -> Option<i64> {
+    (ms.is_finite() && (0.0..253_402_300_800_000.0).contains(&ms)).then(|| ms.round() as i64)
+}
+
 /// Parses an RFC 3339 timestamp (`2026-11-22T10:00:00Z`, `…T10:00:00.123+01:00`) to
 /// Unix milliseconds.
 ///

@@ -84,10 +84,10 @@ impl<'a> Scalar<'a> {
     }
 }
 
-struct ScalarVisitor;
+struct ScalarVisitor<'a>(std::marker::PhantomData<&'a ()>);
 
-impl<'de> Visitor<'de> for ScalarVisitor {
-    type Value = Scalar<'de>;
+impl<'de: 'a, 'a> Visitor<'de> for ScalarVisitor<'a> {
+    type Value = Scalar<'a>;
 
     fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
         f.write_str("any JSON value")
@@ -132,9 +132,9 @@ impl<'de> Visitor<'de> for ScalarVisitor {
     }
 }
 
-impl<'de> Deserialize<'de> for Scalar<'de> {
+impl<'de: 'a, 'a> Deserialize<'de> for Scalar<'a> {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        d.deserialize_any(ScalarVisitor)
+        d.deserialize_any(ScalarVisitor(std::marker::PhantomData))
     }
 }
 

@@ -1,6 +1,7 @@
 //! Command-line interface definition (clap derive).
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
+use errlens_parse::{Provider, ShapeKind};
 use std::path::PathBuf;
 
 /// Turn Simkl and TMDB API request logs into answers: what fails, why, and whether
@@ -29,6 +30,11 @@ pub enum Command {
     Explain(ExplainArgs),
     /// Print the Simkl and TMDB classification tables.
     Tables(TablesArgs),
+    /// List the log shapes errlens reads, or say which one a file is in.
+    #[command(after_help = "Examples:\n  \
+        errlens shapes                       every shape, its source and the fields it reads\n  \
+        errlens shapes --detect access.log   which shape errlens would read a file in, and why")]
+    Shapes(ShapesArgs),
     /// Follow logs live and serve Prometheus metrics (retry rates, 429/412 pressure).
     #[command(after_help = "Examples:\n  \
         errlens serve --follow /var/log/app/api.log --state-dir /var/lib/errlens\n  \
@@ -44,8 +50,92 @@ pub enum Command {
     Gen(GenArgs),
 }
 
+/// How inputs are read: shared by `report` and `serve`.
+#[derive(Debug, Clone, Args)]
+pub struct IngestArgs {
+    /// Read every input in this shape instead of detecting it per input: flat, ecs,
+    /// otlp, caddy, envoy, nginx, traefik, har, logfmt, clf (see `errlens shapes`).
+    #[arg(long, value_name = "NAME", value_parser = parse_shape, help_heading = "Input")]
+    pub shape: Option<ShapeKind>,
+
+    /// Where a custom JSON log keeps a field: FIELD=PATH[:UNIT] (repeatable), e.g.
+    /// `--map status=resp.code --map latency_ms=took:us`. Starts from --shape if given,
+    /// else from the flat field names.
+    #[arg(long = "map", value_name = "FIELD=PATH", help_heading = "Input")]
+    pub map: Vec<String>,
+
+    /// A TOML file describing a custom JSON shape (field = path, unit, envelope; see
+    /// docs/shapes.md). --map entries apply on top of it.
+    #[arg(long, value_name = "FILE", help_heading = "Input")]
+    pub mapping: Option<PathBuf>,
+
+    /// Count HOST's requests as PROVIDER's (a proxy or cache that logs its own host):
+    /// HOST=simkl or HOST=tmdb (repeatable).
+    #[arg(long = "provider-host", value_name = "HOST=PROVIDER", value_parser = parse_provider_host, help_heading = "Input")]
+    pub provider_host: Vec<(String, Provider)>,
+
+    /// Lines longer than this are malformed and skipped without being buffered (the one
+    /// cap for every input). Bytes, or with a unit: 64KiB, 4MiB.
+    #[arg(long, value_name = "BYTES", default_value = "1MiB", value_parser = parse_bytes, help_heading = "Input")]
+    pub max_line_bytes: usize,
+}
+
+/// Parses a shape name.
+fn parse_shape(s: &str) -> Result<ShapeKind, String> {
+    ShapeKind::from_name(s).ok_or_else(|| {
+        let names: Vec<&str> = ShapeKind::ALL.iter().map(|k| k.name()).collect();
+        format!("unknown shape {s:?}; shapes: {}", names.join(", "))
+    })
+}
+
+/// Parses `HOST=simkl|tmdb`.
+fn parse_provider_host(s: &str) -> Result<(String, Provider), String> {
+    let (host, provider) = s
+        .split_once('=')
+        .ok_or_else(|| format!("{s:?}: expected HOST=PROVIDER, e.g. tmdb-cache.internal=tmdb"))?;
+    let host = host.trim();
+    if host.is_empty() || host.contains(['/', ' ']) {
+        return Err(format!("{host:?} is not a host name"));
+    }
+    match Provider::from_name(provider.trim()) {
+        Some(p @ (Provider::Simkl | Provider::Tmdb)) => Ok((host.to_owned(), p)),
+        _ => Err(format!("{provider:?}: the provider is simkl or tmdb")),
+    }
+}
+
+/// Parses a byte size: `1048576`, `64KiB`, `4MiB`, `1M`.
+pub fn parse_bytes(s: &str) -> Result<usize, String> {
+    let t = s.trim();
+    let split = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
+    let (num, unit) = t.split_at(split);
+    let n: usize = num
+        .parse()
+        .map_err(|_| format!("{s:?} is not a size (try 1MiB, 65536)"))?;
+    let scale = match unit.trim().to_ascii_lowercase().as_str() {
+        "" | "b" => 1,
+        "k" | "kb" | "kib" => 1 << 10,
+        "m" | "mb" | "mib" => 1 << 20,
+        "g" | "gb" | "gib" => 1 << 30,
+        u => return Err(format!("unknown unit {u:?} (use KiB, MiB or GiB)")),
+    };
+    match n.checked_mul(scale) {
+        Some(v) if v >= 16 => Ok(v),
+        _ => Err(format!("{s:?}: the line cap must be at least 16 bytes")),
+    }
+}
+
+#[derive(Debug, Args)]
+pub struct ShapesArgs {
+    /// Say which shape errlens would read FILE in, and why (`-` for standard input).
+    #[arg(long, value_name = "FILE")]
+    pub detect: Option<String>,
+}
+
 #[derive(Debug, Args)]
 pub struct ServeArgs {
+    #[command(flatten)]
+    pub ingest: IngestArgs,
+
     /// A log file or glob pattern to follow (repeatable). Files that exist at start are
     /// read from their end (see --from-start); files created later, from their start.
     #[arg(long, value_name = "PATH")]
@@ -146,8 +236,12 @@ pub enum Format {
 
 #[derive(Debug, Args)]
 pub struct ReportArgs {
-    /// JSON-lines request logs (gzip is detected and decompressed); `-` reads standard
-    /// input, which is also the default when it is not a terminal.
+    #[command(flatten)]
+    pub ingest: IngestArgs,
+
+    /// Request logs in any shape errlens reads (detected per input; gzip and zstd are
+    /// decompressed); `-` reads standard input, which is also the default when it is not
+    /// a terminal.
     #[arg(value_name = "FILES")]
     pub files: Vec<String>,
 
@@ -276,6 +370,23 @@ mod tests {
     #[test]
     fn clap_definition_is_consistent() {
         Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn sizes_and_provider_hosts() {
+        assert_eq!(parse_bytes("1MiB"), Ok(1 << 20));
+        assert_eq!(parse_bytes("64k"), Ok(64 << 10));
+        assert_eq!(parse_bytes("4096"), Ok(4096));
+        assert!(parse_bytes("1").is_err());
+        assert!(parse_bytes("lots").is_err());
+        assert_eq!(
+            parse_provider_host("cache.local:8080=tmdb"),
+            Ok(("cache.local:8080".to_owned(), Provider::Tmdb))
+        );
+        assert!(parse_provider_host("cache.local=trakt").is_err());
+        assert!(parse_provider_host("cache.local").is_err());
+        assert!(parse_shape("ECS").is_ok());
+        assert!(parse_shape("json").unwrap_err().contains("logfmt"));
     }
 
     #[test]

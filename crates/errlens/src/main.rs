@@ -2,8 +2,9 @@
 //!
 //! Everything that decides *what* a log means lives in the library crates; this binary
 //! only wires inputs to an audit and renders the result. Exit codes are decided in
-//! [`run`] alone: 0 success, 2 for usage errors and inputs that could not be read. A
-//! closed pipe (`errlens report … | head`) is not an error.
+//! [`run`] alone: 0 success, 2 for usage errors and inputs that could not be read, 3
+//! when an input had lines but not one of them was understood. A closed pipe
+//! (`errlens report … | head`) is not an error.
 
 mod cli;
 mod cmd;
@@ -33,11 +34,13 @@ fn run() -> anyhow::Result<ExitCode> {
         cli::Command::Merge(a) => cmd::report::merge(a)?,
         cli::Command::Explain(a) => cmd::explain::run(a)?,
         cli::Command::Tables(a) => cmd::tables::run(a)?,
+        cli::Command::Shapes(a) => cmd::shapes::run(a)?,
         cli::Command::Gen(a) => cmd::gen::run(a)?,
         cli::Command::Serve(a) => cmd::serve::run(a)?,
     };
     Ok(match outcome {
         cmd::Outcome::Ok => ExitCode::SUCCESS,
         cmd::Outcome::InputErrors => ExitCode::from(2),
+        cmd::Outcome::NothingUnderstood => ExitCode::from(3),
     })
 }

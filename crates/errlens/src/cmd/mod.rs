@@ -2,8 +2,10 @@
 
 pub mod explain;
 pub mod gen;
+pub mod ingest;
 pub mod report;
 pub mod serve;
+pub mod shapes;
 pub mod tables;
 
 /// How a command ended, when it did not fail outright.
@@ -13,4 +15,7 @@ pub enum Outcome {
     Ok,
     /// The report was rendered, but some inputs could not be (fully) read.
     InputErrors,
+    /// The report was rendered, but an input had lines and not one record was
+    /// understood in them.
+    NothingUnderstood,
 }

@@ -27,11 +27,13 @@ pub fn run(args: ReportArgs) -> anyhow::Result<Outcome> {
         .threads
         .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
         .max(1);
+    let ingest = Arc::new(super::ingest::config(&args.ingest)?);
     let mut failed = false;
     let mut summary: Option<Summary> = None;
     let progress = Progress::start(&files);
     for (i, file) in files.iter().enumerate() {
         let config = AuditConfig {
+            ingest: ingest.clone(),
             malformed_sample: args.malformed_sample,
             retry_window_ms: args.retry_window,
             // Inputs after the first continue it: chains across them are resolved when
@@ -39,7 +41,6 @@ pub fn run(args: ReportArgs) -> anyhow::Result<Outcome> {
             // shard too.
             mergeable_chains: args.emit_summary.is_some() || i > 0,
             progress: progress.as_ref().map(|p| p.bytes.clone()),
-            ..AuditConfig::default()
         };
         let part = audit_input(file, &config, threads, &mut failed);
         match &mut summary {
@@ -55,11 +56,43 @@ pub fn run(args: ReportArgs) -> anyhow::Result<Outcome> {
     }
     let opts = ReportOptions { top: args.top };
     emit(&summary, opts, args.format, args.output.as_deref())?;
+    let not_understood = explain_empty_inputs(&summary);
     Ok(if failed {
         Outcome::InputErrors
+    } else if not_understood {
+        Outcome::NothingUnderstood
     } else {
         Outcome::Ok
     })
+}
+
+/// Says on stderr, for every input with lines of which none was a record, what its
+/// lines look like and how to read them. Returns whether there was such an input.
+fn explain_empty_inputs(summary: &Summary) -> bool {
+    let mut any = false;
+    for input in &summary.inputs {
+        if input.records > 0 || input.malformed == 0 || input.error.is_some() {
+            continue;
+        }
+        any = true;
+        let hint = match errlens_parse::open_input(&input.file) {
+            Ok(mut r) if input.file != "-" => {
+                errlens_parse::input::head(&mut r, errlens_parse::detect::SNIFF_BYTES)
+                    .map(|h| errlens_parse::front::hint(&h))
+                    .unwrap_or_default()
+            }
+            _ => "try --shape NAME (see `errlens shapes`), or --map status=PATH … / --mapping FILE"
+                .to_owned(),
+        };
+        eprintln!(
+            "errlens: {}: {} lines, no request record understood ({} malformed, read as {}): {hint}",
+            input.file,
+            input.lines,
+            input.malformed,
+            input.shape_name().unwrap_or("unknown"),
+        );
+    }
+    any
 }
 
 /// Audits one input on `threads` workers: plain files in parts read in parallel,
@@ -182,17 +215,9 @@ impl Drop for Progress {
     }
 }
 
-/// A regular file that does not start with the gzip magic bytes.
+/// A regular file of uncompressed bytes.
 fn is_plain_file(path: &str) -> bool {
-    let Ok(mut f) = std::fs::File::open(path) else {
-        return false;
-    };
-    if !f.metadata().is_ok_and(|m| m.is_file()) {
-        return false;
-    }
-    let mut magic = [0u8; 2];
-    let n = std::io::Read::read(&mut f, &mut magic).unwrap_or(0);
-    !(n == 2 && magic == [0x1f, 0x8b])
+    errlens_parse::input::Compression::is_plain_file(Path::new(path))
 }
 
 /// Runs `errlens merge`.

@@ -16,7 +16,6 @@ pub fn run(args: ServeArgs) -> anyhow::Result<Outcome> {
             patterns: args.follow,
             from_start: args.from_start,
             poll: Duration::from_millis(args.poll_interval as u64),
-            max_line: errlens_parse::DEFAULT_MAX_LINE,
         },
         stdin: args.stdin,
         state_dir: args.state_dir,
@@ -25,6 +24,7 @@ pub fn run(args: ServeArgs) -> anyhow::Result<Outcome> {
             retry_window_ms: args.retry_window,
             top_clients: args.top_clients,
             top_endpoints: args.top_endpoints,
+            ingest: std::sync::Arc::new(super::ingest::config(&args.ingest)?),
         },
         buckets: args.buckets.unwrap_or_else(|| DEFAULT_BUCKETS.to_vec()),
     };

@@ -116,10 +116,17 @@ pub fn sections(r: &Report) -> Vec<TextTable> {
 
 /// The headline totals, one line each.
 pub fn totals(r: &Report) -> Vec<String> {
-    let lines: u64 = r.records + r.malformed + r.blank;
+    let lines: u64 = r.inputs.iter().map(|i| i.lines).sum();
+    let mut shapes: Vec<&str> = r.inputs.iter().filter_map(|i| i.shape.as_deref()).collect();
+    shapes.dedup();
+    let shapes = if shapes.is_empty() {
+        String::new()
+    } else {
+        format!(" ({})", shapes.join(", "))
+    };
     vec![
         format!(
-            "{} lines from {} input{}: {} records, {} malformed, {} blank",
+            "{} lines from {} input{}{shapes}: {} records, {} malformed, {} blank",
             thousands(lines),
             r.inputs.len(),
             if r.inputs.len() == 1 { "" } else { "s" },

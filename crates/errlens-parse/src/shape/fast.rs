@@ -9,7 +9,7 @@
 //! handed to serde_json itself. A property test holds it to that
 //! (`tests::fast_path_equals_serde`).
 
-use crate::record::{Field, Raw};
+use crate::raw::{Field, Raw};
 use crate::value::Scalar;
 use std::borrow::Cow;
 
@@ -193,7 +193,8 @@ fn number(s: &str, i: usize) -> Option<(Scalar<'_>, usize)> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::record::{parse_line_serde, Record};
+    use crate::record::Record;
+    use crate::shape::flat::parse_line_serde;
     use proptest::prelude::*;
 
     /// The fast path, when it answers, must give what serde_json gives.

@@ -1,0 +1,297 @@
+//! The ingest front's decoding half: lines (from the [`crate::frame`] framer) or a whole
+//! document in, records out to a [`RecordSink`] — the one observer trait both the audit
+//! and the live exporter implement.
+//!
+//! A [`Decoder`] reads one input. Its shape is forced (`--shape`, `--map`,
+//! `--mapping`) or sniffed from the input's first lines ([`crate::detect`]). With a
+//! sniffed shape, a line the input's shape cannot read is detected on its own and read
+//! by its own shape, so mixed inputs (two services' logs in one file) are read whole;
+//! with a forced shape every line is read by it.
+
+use crate::detect::{self, Detection};
+use crate::raw::HostMap;
+use crate::record::{ParseError, Record};
+use crate::shape::{Shape, ShapeKind};
+use std::collections::BTreeMap;
+use std::io::Read;
+
+/// Where decoded lines go: the observer both consumers implement.
+pub trait RecordSink {
+    /// A request record.
+    fn record(&mut self, rec: &Record<'_>);
+    /// A white-space-only line.
+    fn blank(&mut self);
+    /// A line (or one record of a multi-record line) that is not a record, with its
+    /// 1-based line number (entry number in a document) within the input.
+    fn malformed(&mut self, line: u64, error: &ParseError);
+}
+
+/// How every input of a run is read.
+#[derive(Debug, Clone)]
+pub struct IngestConfig {
+    /// A shape for every input (`--shape`, `--map`, `--mapping`); `None` detects it per
+    /// input.
+    pub shape: Option<Shape>,
+    /// `--provider-host` additions.
+    pub hosts: HostMap,
+    /// Lines longer than this are malformed (`--max-line-bytes`).
+    pub max_line: usize,
+}
+
+impl Default for IngestConfig {
+    fn default() -> Self {
+        IngestConfig {
+            shape: None,
+            hosts: HostMap::default(),
+            max_line: crate::frame::DEFAULT_MAX_LINE,
+        }
+    }
+}
+
+/// Reads one input's lines into records.
+#[derive(Debug, Clone)]
+pub struct Decoder {
+    shape: Shape,
+    /// Other shapes may read lines the input's shape cannot.
+    fallback: bool,
+    hosts: Option<HostMap>,
+    detection: Option<Detection>,
+    /// Records per shape name.
+    records: BTreeMap<String, u64>,
+    /// One slot per built-in shape: records read by it (counted without a map lookup).
+    by_kind: [u64; ShapeKind::ALL.len()],
+    held: Vec<ParseError>,
+}
+
+impl Decoder {
+    /// A decoder for an input whose first bytes are `head` (sniffed unless the shape is
+    /// forced).
+    pub fn new(cfg: &IngestConfig, head: &[u8]) -> Decoder {
+        let (shape, fallback, detection) = match &cfg.shape {
+            Some(s) => (s.clone(), false, None),
+            None => {
+                let d = detect::sniff(head);
+                let kind = d.shape.unwrap_or(ShapeKind::Flat);
+                (Shape::Builtin(kind), true, Some(d))
+            }
+        };
+        Decoder {
+            shape,
+            fallback,
+            hosts: (!cfg.hosts.is_empty()).then(|| cfg.hosts.clone()),
+            detection,
+            records: BTreeMap::new(),
+            by_kind: [0; ShapeKind::ALL.len()],
+            held: Vec::new(),
+        }
+    }
+
+    /// The input's shape (detected or forced).
+    pub fn shape(&self) -> &Shape {
+        &self.shape
+    }
+
+    /// What sniffing found (`None` when the shape was forced).
+    pub fn detection(&self) -> Option<&Detection> {
+        self.detection.as_ref()
+    }
+
+    /// Whether the input is one document (HAR) rather than lines.
+    pub fn is_document(&self) -> bool {
+        self.shape.kind().is_some_and(ShapeKind::is_document)
+    }
+
+    /// Records read so far, per shape name.
+    pub fn records_by_shape(&self) -> BTreeMap<String, u64> {
+        let mut out = self.records.clone();
+        for (k, &n) in ShapeKind::ALL.iter().zip(&self.by_kind) {
+            if n > 0 {
+                *out.entry(k.name().to_owned()).or_default() += n;
+            }
+        }
+        out
+    }
+
+    fn count(&mut self, shape: &Shape) {
+        match shape {
+            Shape::Builtin(k) => self.by_kind[*k as usize] += 1,
+            Shape::Custom(c) => *self.records.entry(c.name().to_owned()).or_default() += 1,
+        }
+    }
+
+    /// Decodes one line (without its terminator), numbered `number` in its input.
+    #[inline]
+    pub fn line(&mut self, number: u64, line: &[u8], sink: &mut impl RecordSink) {
+        if crate::frame::is_blank(line) {
+            return sink.blank();
+        }
+        let hosts = self.hosts.as_ref();
+        let mut records = 0u64;
+        let mut errors = 0usize;
+        let held = &mut self.held;
+        held.clear();
+        self.shape.parse_line(line, hosts, &mut |r| match r {
+            Ok(rec) => {
+                records += 1;
+                sink.record(rec);
+            }
+            Err(e) => {
+                errors += 1;
+                held.push(e.clone());
+            }
+        });
+        if records == 0 && errors > 0 && self.fallback {
+            if let Some(k) = detect::detect_line(line).filter(|k| Some(*k) != self.shape.kind()) {
+                let other = Shape::Builtin(k);
+                let mut n = 0u64;
+                let mut errs = Vec::new();
+                other.parse_line(line, hosts, &mut |r| match r {
+                    Ok(rec) => {
+                        n += 1;
+                        sink.record(rec);
+                    }
+                    Err(e) => errs.push(e.clone()),
+                });
+                if n > 0 {
+                    self.by_kind[k as usize] += n;
+                    for e in &errs {
+                        sink.malformed(number, e);
+                    }
+                    return;
+                }
+            }
+        }
+        if records == 0 && errors == 0 {
+            // A valid line with nothing in it (an empty OTLP batch).
+            return sink.blank();
+        }
+        for _ in 0..records {
+            let shape = self.shape.clone();
+            self.count(&shape);
+        }
+        for e in &self.held {
+            sink.malformed(number, e);
+        }
+    }
+
+    /// Decodes a whole document (HAR) from `reader`; entries are numbered from 1.
+    /// Returns the bytes read.
+    pub fn document<R: Read>(&mut self, reader: R, sink: &mut impl RecordSink) -> u64 {
+        let hosts = self.hosts.as_ref();
+        let mut entry = 0u64;
+        let mut records = 0u64;
+        let (bytes, result) = crate::shape::har::read_stream(reader, hosts, &mut |r| {
+            entry += 1;
+            match r {
+                Ok(rec) => {
+                    records += 1;
+                    sink.record(rec);
+                }
+                Err(e) => sink.malformed(entry, e),
+            }
+        });
+        if let Err(e) = result {
+            sink.malformed(entry + 1, &e);
+        }
+        self.by_kind[ShapeKind::Har as usize] += records;
+        bytes
+    }
+}
+
+/// What to tell a user whose input gave no record: what its lines look like and which
+/// `--shape` or `--map` would read them.
+pub fn hint(head: &[u8]) -> String {
+    let d = detect::sniff(head);
+    if d.binary {
+        return "the input looks binary (NUL or control bytes): is it compressed in a format errlens does not read, or not a log?".to_owned();
+    }
+    let first = head
+        .split(|&b| b == b'\n')
+        .find(|l| !crate::frame::is_blank(l))
+        .unwrap_or(b"");
+    let sample: String = String::from_utf8_lossy(&first[..first.len().min(160)]).into_owned();
+    let t = first.trim_ascii();
+    let looks = if t.starts_with(b"{") {
+        "JSON objects"
+    } else if t.starts_with(b"[") {
+        "JSON arrays"
+    } else if t.contains(&b'=') {
+        "key=value text"
+    } else {
+        "text"
+    };
+    let mut s = format!("the lines look like {looks}, e.g. {sample:?}.");
+    match d.shape {
+        Some(k) => s.push_str(&format!(
+            " They look like the {k} shape but hold no usable HTTP status where it looks ({}); describe the log with --map status=PATH (and url=, ts=, …) or a --mapping file.",
+            k.status_paths()
+        )),
+        None => s.push_str(
+            " No built-in shape matches; try --shape NAME (see `errlens shapes`), or describe the fields with --map status=PATH --map url=PATH … or --mapping FILE.",
+        ),
+    }
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Default)]
+    struct Count {
+        records: Vec<u16>,
+        blank: u64,
+        malformed: Vec<(u64, &'static str)>,
+    }
+    impl RecordSink for Count {
+        fn record(&mut self, rec: &Record<'_>) {
+            self.records.push(rec.status);
+        }
+        fn blank(&mut self) {
+            self.blank += 1;
+        }
+        fn malformed(&mut self, line: u64, error: &ParseError) {
+            self.malformed.push((line, error.kind()));
+        }
+    }
+
+    #[test]
+    fn mixed_inputs_read_each_line_by_its_shape() {
+        let input = "{\"status\":200}\n{\"http.response.status_code\":404}\nstatus=500\nnope\n\n";
+        let mut d = Decoder::new(&IngestConfig::default(), input.as_bytes());
+        let mut c = Count::default();
+        for (i, l) in input.lines().enumerate() {
+            d.line(i as u64 + 1, l.as_bytes(), &mut c);
+        }
+        assert_eq!(c.records, [200, 404, 500]);
+        assert_eq!(c.malformed, [(4, "invalid_json")]);
+        assert_eq!(c.blank, 1);
+        let by: Vec<_> = d.records_by_shape().into_iter().collect();
+        assert_eq!(
+            by,
+            [
+                ("ecs".to_owned(), 1),
+                ("flat".to_owned(), 1),
+                ("logfmt".to_owned(), 1)
+            ]
+        );
+    }
+
+    #[test]
+    fn forced_shapes_do_not_fall_back() {
+        let cfg = IngestConfig {
+            shape: Some(Shape::Builtin(ShapeKind::Ecs)),
+            ..IngestConfig::default()
+        };
+        let mut d = Decoder::new(&cfg, b"");
+        let mut c = Count::default();
+        d.line(1, b"{\"status\":200}", &mut c);
+        assert_eq!(c.malformed, [(1, "no_status")]);
+    }
+
+    #[test]
+    fn hints_name_a_way_out() {
+        assert!(hint(b"hello there\n").contains("--map"));
+        assert!(hint(b"\x00\x00\x01").contains("binary"));
+    }
+}

@@ -1,0 +1,525 @@
+//! Record building: field values as a shape found them, turned into a [`Record`].
+//!
+//! Every shape — the flat fast path, JSON paths, OTLP attributes, HAR entries, logfmt
+//! and CLF — fills one [`Raw`] through [`Raw::set`] (flat names) or [`Raw::set_mapped`]
+//! (a [`Target`]: a field with its unit and priority), and [`Raw::into_record`] applies
+//! the rules every shape shares: which status wins, the provider by host (with
+//! `--provider-host` overrides) or else by envelope, and timestamps.
+
+use crate::record::{ParseError, Provider, Record, StatusSource, UrlParts};
+use crate::timestamp;
+use crate::value::Scalar;
+use serde::de::{self, Deserializer, Visitor};
+use std::borrow::Cow;
+use std::fmt;
+
+/// The field names errlens reads, aliases folded together.
+///
+/// | field        | aliases                                 |
+/// |--------------|-----------------------------------------|
+/// | `ts`         | `time`, `timestamp`, `@timestamp`       |
+/// | `status`     | `http_status`                           |
+/// | `latency_ms` | `duration_ms`, `elapsed_ms`             |
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Field {
+    Ts,
+    Method,
+    Url,
+    Host,
+    Path,
+    Status,
+    HttpStatus,
+    Latency,
+    ClientId,
+    Attempt,
+    RetryAfter,
+    Error,
+    Code,
+    Message,
+    StatusCode,
+    StatusMessage,
+    Success,
+    Errors,
+    Other,
+}
+
+impl Field {
+    /// Fields with a value slot (all but [`Field::Other`]).
+    pub(crate) const COUNT: usize = Field::Other as usize;
+
+    /// The canonical name of a field, as `--map` and mapping files spell it.
+    pub(crate) fn canonical(self) -> &'static str {
+        match self {
+            Field::Ts => "ts",
+            Field::Method => "method",
+            Field::Url => "url",
+            Field::Host => "host",
+            Field::Path => "path",
+            Field::Status => "status",
+            Field::HttpStatus => "http_status",
+            Field::Latency => "latency_ms",
+            Field::ClientId => "client_id",
+            Field::Attempt => "attempt",
+            Field::RetryAfter => "retry_after",
+            Field::Error => "error",
+            Field::Code => "code",
+            Field::Message => "message",
+            Field::StatusCode => "status_code",
+            Field::StatusMessage => "status_message",
+            Field::Success => "success",
+            Field::Errors => "errors",
+            Field::Other => "other",
+        }
+    }
+
+    pub(crate) fn from_name(name: &str) -> Field {
+        // Dispatch on the length first: each arm then compares at most a few short
+        // byte strings, which compile to integer compares (this runs for every key).
+        match (name.len(), name.as_bytes()) {
+            (2, b"ts") => Field::Ts,
+            (3, b"url") => Field::Url,
+            (4, b"time") => Field::Ts,
+            (4, b"host") => Field::Host,
+            (4, b"path") => Field::Path,
+            (4, b"code") => Field::Code,
+            (5, b"error") => Field::Error,
+            (6, b"method") => Field::Method,
+            (6, b"status") => Field::Status,
+            (6, b"errors") => Field::Errors,
+            (7, b"attempt") => Field::Attempt,
+            (7, b"message") => Field::Message,
+            (7, b"success") => Field::Success,
+            (9, b"timestamp") => Field::Ts,
+            (9, b"client_id") => Field::ClientId,
+            (10, b"@timestamp") => Field::Ts,
+            (10, b"latency_ms" | b"elapsed_ms") => Field::Latency,
+            (11, b"http_status") => Field::HttpStatus,
+            (11, b"duration_ms") => Field::Latency,
+            (11, b"retry_after") => Field::RetryAfter,
+            (11, b"status_code") => Field::StatusCode,
+            (14, b"status_message") => Field::StatusMessage,
+            _ => Field::Other,
+        }
+    }
+}
+
+impl<'de> de::Deserialize<'de> for Field {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl Visitor<'_> for V {
+            type Value = Field;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a field name")
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<Field, E> {
+                Ok(Field::from_name(v))
+            }
+        }
+        d.deserialize_identifier(V)
+    }
+}
+
+/// How a mapped value is converted before it is stored.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Unit {
+    /// As the flat shape reads it (times: RFC 3339 or epoch by magnitude; latency ms).
+    Natural,
+    /// Seconds (a duration or an epoch time).
+    Seconds,
+    /// Milliseconds.
+    Millis,
+    /// Microseconds.
+    Micros,
+    /// Nanoseconds.
+    Nanos,
+    /// A count of re-sends: the attempt is the value plus one.
+    PlusOne,
+}
+
+impl Unit {
+    /// Milliseconds per unit, for durations and epoch times.
+    fn to_ms(self) -> f64 {
+        match self {
+            Unit::Seconds => 1e3,
+            Unit::Micros => 1e-3,
+            Unit::Nanos => 1e-6,
+            Unit::Natural | Unit::Millis | Unit::PlusOne => 1.0,
+        }
+    }
+
+    /// The unit's name in mapping files.
+    pub(crate) fn name(self) -> &'static str {
+        match self {
+            Unit::Natural => "auto",
+            Unit::Seconds => "s",
+            Unit::Millis => "ms",
+            Unit::Micros => "us",
+            Unit::Nanos => "ns",
+            Unit::PlusOne => "plus_one",
+        }
+    }
+
+    /// Parses a unit name: `auto`, `s`, `ms`, `us` (or `µs`), `ns`, `plus_one`.
+    pub(crate) fn from_name(s: &str) -> Option<Unit> {
+        Some(match s {
+            "auto" => Unit::Natural,
+            "s" => Unit::Seconds,
+            "ms" => Unit::Millis,
+            "us" | "µs" => Unit::Micros,
+            "ns" => Unit::Nanos,
+            "plus_one" => Unit::PlusOne,
+            _ => return None,
+        })
+    }
+}
+
+/// Where a shape puts a value: a field, its unit and its priority among the paths
+/// that fill the same field (0 first; a later value of equal priority replaces an
+/// earlier one).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Target {
+    pub(crate) field: Field,
+    pub(crate) unit: Unit,
+    pub(crate) prio: u8,
+}
+
+impl Target {
+    pub(crate) const fn new(field: Field) -> Target {
+        Target {
+            field,
+            unit: Unit::Natural,
+            prio: 0,
+        }
+    }
+    pub(crate) const fn unit(mut self, unit: Unit) -> Target {
+        self.unit = unit;
+        self
+    }
+    pub(crate) const fn prio(mut self, prio: u8) -> Target {
+        self.prio = prio;
+        self
+    }
+}
+
+/// Hosts that name a provider beyond the built-in ones (`--provider-host`), for
+/// proxies and caches that log their own host.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct HostMap {
+    hosts: Vec<(String, Provider)>,
+}
+
+impl HostMap {
+    /// Adds `host` (case-insensitive, port ignored) as `provider`'s.
+    pub fn insert(&mut self, host: &str, provider: Provider) {
+        let host = strip_port(host).to_ascii_lowercase();
+        self.hosts.retain(|(h, _)| *h != host);
+        self.hosts.push((host, provider));
+    }
+
+    /// Whether nothing was added.
+    pub fn is_empty(&self) -> bool {
+        self.hosts.is_empty()
+    }
+
+    /// The provider of `host`: an added host first, else the built-in hosts.
+    pub fn provider(&self, host: &str) -> Option<Provider> {
+        if !self.hosts.is_empty() {
+            let h = strip_port(host);
+            let h = h.strip_suffix('.').unwrap_or(h);
+            if let Some((_, p)) = self.hosts.iter().find(|(k, _)| k.eq_ignore_ascii_case(h)) {
+                return Some(*p);
+            }
+        }
+        Provider::from_host(host)
+    }
+}
+
+/// `host` without a trailing `:port`.
+pub(crate) fn strip_port(host: &str) -> &str {
+    match host.bytes().rposition(|c| c == b':') {
+        Some(i) if host.as_bytes()[i + 1..].iter().all(u8::is_ascii_digit) => &host[..i],
+        _ => host,
+    }
+}
+
+/// Field values as found, before status resolution and provider detection.
+#[derive(Default)]
+pub(crate) struct Raw<'a> {
+    ts: Option<Scalar<'a>>,
+    method: Option<Cow<'a, str>>,
+    url: Option<Cow<'a, str>>,
+    host: Option<Cow<'a, str>>,
+    path: Option<Cow<'a, str>>,
+    status: Option<i64>,
+    http_status: Option<i64>,
+    latency_ms: Option<f64>,
+    client_id: Option<Cow<'a, str>>,
+    attempt: Option<u32>,
+    retry_after_s: Option<f64>,
+    error: Option<Cow<'a, str>>,
+    code: Option<i64>,
+    message: Option<Cow<'a, str>>,
+    tmdb_code: Option<i64>,
+    status_message: Option<Cow<'a, str>>,
+    success: Option<bool>,
+    errors: Option<usize>,
+    /// A time already in Unix milliseconds (a shape that knows its unit).
+    ts_ms: Option<i64>,
+    /// Per field, 1 + the priority of the value set through [`Raw::set_mapped`] (0:
+    /// nothing set that way yet).
+    prio: [u8; Field::COUNT],
+}
+
+fn http_status(v: Option<i64>) -> Option<u16> {
+    v.filter(|s| (100..=599).contains(s)).map(|s| s as u16)
+}
+
+impl<'a> Raw<'a> {
+    /// Stores one field's value (the same mapping for the serde path and the fast path).
+    #[inline]
+    pub(crate) fn set(&mut self, field: Field, v: Scalar<'a>) {
+        match field {
+            Field::Ts => self.ts = Some(v),
+            Field::Method => self.method = v.into_str(),
+            Field::Url => self.url = v.into_str(),
+            Field::Host => self.host = v.into_str(),
+            Field::Path => self.path = v.into_str(),
+            Field::Status => self.status = v.as_i64(),
+            Field::HttpStatus => self.http_status = v.as_i64(),
+            Field::Latency => self.latency_ms = v.as_f64().filter(|l| *l >= 0.0),
+            Field::ClientId => self.client_id = v.into_str(),
+            Field::Attempt => self.attempt = v.as_i64().and_then(|a| u32::try_from(a).ok()),
+            Field::RetryAfter => self.retry_after_s = v.as_f64().filter(|r| *r >= 0.0),
+            Field::Error => self.error = v.into_str(),
+            Field::Code => self.code = v.as_i64(),
+            Field::Message => self.message = v.into_str(),
+            Field::StatusCode => self.tmdb_code = v.as_i64(),
+            Field::StatusMessage => self.status_message = v.into_str(),
+            Field::Success => self.success = v.as_bool(),
+            Field::Errors => {
+                self.errors = match v {
+                    Scalar::Seq(n) => Some(n),
+                    _ => None,
+                }
+            }
+            Field::Other => {}
+        }
+    }
+
+    /// Whether a value for `t` would be stored (no better-priority value is set).
+    #[inline]
+    pub(crate) fn wants(&self, t: Target) -> bool {
+        match self.prio.get(t.field as usize) {
+            Some(&p) => p == 0 || t.prio < p,
+            None => false,
+        }
+    }
+
+    /// Stores a value found by a shape's mapping: converted by the target's unit, and
+    /// only when no value of better priority is set. A value that does not convert
+    /// (a string where a number is needed) is ignored and leaves the slot free.
+    pub(crate) fn set_mapped(&mut self, t: Target, v: Scalar<'a>) {
+        if !self.wants(t) || matches!(v, Scalar::Null) {
+            return;
+        }
+        let stored = match (t.field, t.unit) {
+            (_, Unit::Natural) | (_, Unit::Millis) if t.field != Field::Ts => {
+                self.set(t.field, v);
+                self.is_set(t.field)
+            }
+            (Field::Ts, Unit::Natural) => {
+                self.ts = Some(v);
+                self.ts_ms = None;
+                true
+            }
+            (Field::Ts, unit) => {
+                self.ts_ms = v
+                    .as_f64()
+                    .and_then(|n| timestamp::from_epoch_ms(n * unit.to_ms()));
+                self.ts = None;
+                self.ts_ms.is_some()
+            }
+            (Field::Attempt, Unit::PlusOne) => {
+                self.attempt = v
+                    .as_i64()
+                    .and_then(|a| a.checked_add(1))
+                    .and_then(|a| u32::try_from(a).ok());
+                self.attempt.is_some()
+            }
+            (Field::Latency | Field::RetryAfter, unit) => {
+                // Retry-After is kept in seconds, latency in milliseconds.
+                let scale = if t.field == Field::RetryAfter {
+                    unit.to_ms() / 1e3
+                } else {
+                    unit.to_ms()
+                };
+                match v.as_f64() {
+                    Some(n) => {
+                        self.set(t.field, Scalar::F64(n * scale));
+                        self.is_set(t.field)
+                    }
+                    None => false,
+                }
+            }
+            _ => {
+                self.set(t.field, v);
+                self.is_set(t.field)
+            }
+        };
+        if stored {
+            self.prio[t.field as usize] = t.prio.saturating_add(1);
+        }
+    }
+
+    /// Whether `field` holds a value.
+    fn is_set(&self, field: Field) -> bool {
+        match field {
+            Field::Ts => self.ts.is_some() || self.ts_ms.is_some(),
+            Field::Method => self.method.is_some(),
+            Field::Url => self.url.is_some(),
+            Field::Host => self.host.is_some(),
+            Field::Path => self.path.is_some(),
+            Field::Status => self.status.is_some(),
+            Field::HttpStatus => self.http_status.is_some(),
+            Field::Latency => self.latency_ms.is_some(),
+            Field::ClientId => self.client_id.is_some(),
+            Field::Attempt => self.attempt.is_some(),
+            Field::RetryAfter => self.retry_after_s.is_some(),
+            Field::Error => self.error.is_some(),
+            Field::Code => self.code.is_some(),
+            Field::Message => self.message.is_some(),
+            Field::StatusCode => self.tmdb_code.is_some(),
+            Field::StatusMessage => self.status_message.is_some(),
+            Field::Success => self.success.is_some(),
+            Field::Errors => self.errors.is_some(),
+            Field::Other => false,
+        }
+    }
+
+    /// Copies the envelope fields of `env` (a response body parsed on its own) that are
+    /// not set yet, detached from the body's buffer.
+    pub(crate) fn fill_envelope(&mut self, env: Raw<'_>) {
+        fn own(c: Option<Cow<'_, str>>) -> Option<Cow<'static, str>> {
+            c.map(|c| Cow::Owned(c.into_owned()))
+        }
+        if self.error.is_none() {
+            self.error = own(env.error);
+        }
+        if self.code.is_none() {
+            self.code = env.code;
+        }
+        if self.message.is_none() {
+            self.message = own(env.message);
+        }
+        if self.tmdb_code.is_none() {
+            self.tmdb_code = env.tmdb_code;
+        }
+        if self.status_message.is_none() {
+            self.status_message = own(env.status_message);
+        }
+        if self.success.is_none() {
+            self.success = env.success;
+        }
+        if self.errors.is_none() {
+            self.errors = env.errors;
+        }
+    }
+
+    /// Builds the record with the built-in provider hosts.
+    #[cfg(test)]
+    pub(crate) fn into_record(self) -> Result<Record<'a>, ParseError> {
+        self.into_record_with(None)
+    }
+
+    /// Builds the record: resolves the HTTP status, the provider and the time.
+    ///
+    /// The provider is the host's (`hosts` first, then the built-in hosts); for any
+    /// other host, or none, the envelope decides. One exception keeps HTTP-client logs
+    /// honest: on a record with a host that is not TMDB's, a `status_code` with no other
+    /// TMDB envelope field beside it (`status_message`, `success`) is the naming
+    /// `requests`/`httpx` use for the HTTP status, never TMDB's own code — it is the
+    /// status when none other was logged, and it does not make the record TMDB's.
+    pub(crate) fn into_record_with(
+        mut self,
+        hosts: Option<&HostMap>,
+    ) -> Result<Record<'a>, ParseError> {
+        let mut url_parts = UrlParts::default();
+        if let Some(u) = self.url.as_deref() {
+            url_parts = UrlParts::of(u);
+        }
+        let host = match self.host.as_deref() {
+            Some(h) => Some(h),
+            None => url_parts.host_in(self.url.as_deref()),
+        };
+        let by_host = host.map(|h| match hosts {
+            Some(m) => m.provider(h),
+            None => Provider::from_host(h),
+        });
+        if matches!(by_host, Some(p) if p != Some(Provider::Tmdb))
+            && self.status_message.is_none()
+            && self.success.is_none()
+        {
+            if let Some(code) = self.tmdb_code.take() {
+                if self.status.is_none() && self.http_status.is_none() {
+                    self.http_status = Some(code);
+                }
+            }
+        }
+        let (status, status_source) =
+            match http_status(self.status).or_else(|| http_status(self.http_status)) {
+                Some(s) => (s, StatusSource::Status),
+                None => match http_status(self.code) {
+                    Some(s) => (s, StatusSource::EnvelopeCode),
+                    None => return Err(ParseError::NoStatus(ParseError::FLAT_STATUS)),
+                },
+            };
+        let ts_ms = self.ts_ms.or_else(|| {
+            self.ts.as_ref().and_then(|ts| match ts {
+                Scalar::Str(s) => timestamp::parse_rfc3339(s)
+                    .or_else(|| s.trim().parse::<f64>().ok().and_then(timestamp::from_epoch)),
+                other => other.as_f64().and_then(timestamp::from_epoch),
+            })
+        });
+        let mut rec = Record {
+            provider: Provider::Unknown,
+            status,
+            status_source,
+            ts_ms,
+            method: self.method,
+            url: self.url,
+            host: self.host,
+            path: self.path,
+            latency_ms: self.latency_ms,
+            client_id: self.client_id,
+            attempt: self.attempt,
+            retry_after_s: self.retry_after_s,
+            error: self.error,
+            code: self.code,
+            message: self.message,
+            tmdb_code: self.tmdb_code,
+            status_message: self.status_message,
+            success: self.success,
+            errors: self.errors,
+            url_parts,
+        };
+        rec.provider = match by_host {
+            Some(Some(p)) => p,
+            _ => envelope_provider(&rec),
+        };
+        Ok(rec)
+    }
+}
+
+/// The provider an envelope's shape implies: TMDB's `status_code` (or its other
+/// envelope fields) or Simkl's `error`/`code`.
+fn envelope_provider(r: &Record<'_>) -> Provider {
+    if r.tmdb_code.is_some() {
+        Provider::Tmdb
+    } else if r.error.is_some() || r.code.is_some() {
+        Provider::Simkl
+    } else if r.status_message.is_some() || r.success.is_some() || r.errors.is_some() {
+        Provider::Tmdb
+    } else {
+        Provider::Unknown
+    }
+}

@@ -1,0 +1,154 @@
+//! Every built-in shape on real example lines: `fixtures/shapes/` holds one file per
+//! shape, each starting with lines taken from the shape's spec or docs (sources in
+//! `fixtures/shapes/README.md` and each file's `#` header), and `expect.jsonl` is the
+//! record each one must give, written by hand from the shape contract. The shape is
+//! detected, as with no flags; comment lines are stripped first.
+
+use errlens_parse::{Decoder, IngestConfig, ParseError, Record, RecordSink, ShapeKind};
+use serde_json::Value;
+use std::collections::BTreeMap;
+
+fn dir() -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fixtures/shapes")
+}
+
+#[derive(Default)]
+struct Collect {
+    records: Vec<Value>,
+    malformed: Vec<(u64, String)>,
+}
+
+impl RecordSink for Collect {
+    fn record(&mut self, r: &Record<'_>) {
+        let s =
+            |c: &Option<std::borrow::Cow<'_, str>>| c.as_deref().map_or(Value::Null, Value::from);
+        let host = r.host().map(|h| {
+            let h = h.to_ascii_lowercase();
+            match h.rsplit_once(':') {
+                Some((a, p)) if p.bytes().all(|b| b.is_ascii_digit()) => a.to_owned(),
+                _ => h,
+            }
+        });
+        self.records.push(serde_json::json!({
+            "provider": r.provider.as_str(),
+            "status": r.status,
+            "method": s(&r.method),
+            "host": host,
+            "path": r.path(),
+            "ts_ms": r.ts_ms,
+            "latency_ms": r.latency_ms,
+            "client_id": s(&r.client_id),
+            "attempt": r.attempt,
+            "retry_after_s": r.retry_after_s,
+            "error": if r.provider.as_str() == "simkl" { s(&r.error) } else { Value::Null },
+            "tmdb_code": if r.provider.as_str() == "tmdb" { r.tmdb_code.map_or(Value::Null, Value::from) } else { Value::Null },
+        }));
+    }
+    fn blank(&mut self) {}
+    fn malformed(&mut self, line: u64, e: &ParseError) {
+        self.malformed.push((line, e.to_string()));
+    }
+}
+
+/// A fixture without its `#` comment lines.
+fn content(name: &str) -> Vec<u8> {
+    let text = std::fs::read_to_string(dir().join(name)).unwrap();
+    if name.ends_with(".har") {
+        return text.into_bytes();
+    }
+    let mut out = String::new();
+    for l in text.lines().filter(|l| !l.starts_with('#')) {
+        out.push_str(l);
+        out.push('\n');
+    }
+    out.into_bytes()
+}
+
+fn decode(name: &str) -> (Decoder, Collect) {
+    let bytes = content(name);
+    let mut d = Decoder::new(&IngestConfig::default(), &bytes);
+    let mut c = Collect::default();
+    if d.is_document() {
+        d.document(&bytes[..], &mut c);
+    } else {
+        for (i, l) in bytes.split(|&b| b == b'\n').enumerate() {
+            d.line(i as u64 + 1, l, &mut c);
+        }
+    }
+    (d, c)
+}
+
+fn same(got: &Value, want: &Value, key: &str) -> bool {
+    match (got, want) {
+        (Value::Number(a), Value::Number(b)) => {
+            let (a, b) = (a.as_f64().unwrap(), b.as_f64().unwrap());
+            // Times: the oracle truncates sub-millisecond digits, errlens rounds.
+            let tol = if key == "ts_ms" { 1.0 } else { 1e-6 };
+            (a - b).abs() <= tol
+        }
+        _ => got == want,
+    }
+}
+
+#[test]
+fn every_shape_reads_its_spec_examples() {
+    let expect = std::fs::read_to_string(dir().join("expect.jsonl")).unwrap();
+    let mut by_file: BTreeMap<String, Vec<Value>> = BTreeMap::new();
+    for line in expect.lines().filter(|l| !l.trim().is_empty()) {
+        let v: Value = serde_json::from_str(line).unwrap();
+        by_file
+            .entry(v["file"].as_str().unwrap().to_owned())
+            .or_default()
+            .push(v);
+    }
+    let shapes = [
+        ("ecs.jsonl", ShapeKind::Ecs),
+        ("otlp.jsonl", ShapeKind::Otlp),
+        ("caddy.jsonl", ShapeKind::Caddy),
+        ("envoy.jsonl", ShapeKind::Envoy),
+        ("nginx.jsonl", ShapeKind::Nginx),
+        ("traefik.jsonl", ShapeKind::Traefik),
+        ("sample.har", ShapeKind::Har),
+        ("logfmt.log", ShapeKind::Logfmt),
+        ("clf.log", ShapeKind::Clf),
+    ];
+    assert_eq!(
+        shapes.len() + 1,
+        ShapeKind::ALL.len(),
+        "every shape but flat has a fixture"
+    );
+    let mut failures = Vec::new();
+    for (file, kind) in shapes {
+        let (d, c) = decode(file);
+        assert_eq!(d.shape().kind(), Some(kind), "{file}: detected shape");
+        let want = &by_file[file];
+        let got: Vec<&Value> = c.records.iter().collect();
+        // Records without a status are malformed, not records.
+        let want_records: Vec<&Value> = want.iter().filter(|w| !w["status"].is_null()).collect();
+        assert_eq!(
+            got.len(),
+            want_records.len(),
+            "{file}: records (malformed: {:?})",
+            c.malformed
+        );
+        assert_eq!(
+            c.malformed.len(),
+            want.len() - want_records.len(),
+            "{file}: malformed"
+        );
+        for (g, w) in got.iter().zip(&want_records) {
+            for (key, wv) in w.as_object().unwrap() {
+                if key == "file" || key == "record" {
+                    continue;
+                }
+                if !same(&g[key], wv, key) {
+                    failures.push(format!(
+                        "{file} record {}: {key} = {}, want {wv}",
+                        w["record"], g[key]
+                    ));
+                }
+            }
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
