@@ -1,8 +1,10 @@
-//! Parsing: MB/s per line shape (the generator's flat shape, the Simkl envelope only,
-//! TMDB with a 422 errors array, aliases and numeric strings, malformed lines).
+//! Parsing: MB/s per line kind of the flat shape (the generator's mix, the Simkl
+//! envelope only, TMDB with a 422 errors array, aliases and numeric strings, malformed
+//! lines), and per shape through the ingest front (`shapes/…`: the same generated log
+//! rewritten in every shape, detected and decoded as `errlens report` does).
 
 use criterion::{black_box, criterion_group, criterion_main, Criterion, Throughput};
-use errlens_parse::parse_line;
+use errlens_parse::{parse_line, Decoder, IngestConfig, ParseError, Record, RecordSink};
 
 fn shape(name: &str, line: &str) -> (String, Vec<u8>) {
     let mut buf = Vec::new();
@@ -51,5 +53,56 @@ fn bench(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, bench);
+/// Counts what the decoder hands over.
+#[derive(Default)]
+struct Count(u64);
+
+impl RecordSink for Count {
+    fn record(&mut self, rec: &Record<'_>) {
+        self.0 += u64::from(rec.status);
+    }
+    fn blank(&mut self) {}
+    fn malformed(&mut self, _: u64, _: &ParseError) {}
+}
+
+fn shapes(c: &mut Criterion) {
+    let flat = String::from_utf8(errlens_bench::log(20_000)).expect("the generator writes UTF-8");
+    let mut g = c.benchmark_group("shapes");
+    let mut inputs = vec![("flat".to_owned(), flat.clone())];
+    for shape in errlens_gen::shapes::SHAPES {
+        inputs.push((shape.to_owned(), errlens_gen::shapes::convert(&flat, shape)));
+    }
+    for (name, text) in &inputs {
+        let bytes = text.as_bytes();
+        let decoder = Decoder::new(&IngestConfig::default(), bytes);
+        g.throughput(Throughput::Bytes(bytes.len() as u64));
+        if decoder.is_document() {
+            g.bench_function(name.as_str(), |b| {
+                b.iter(|| {
+                    let mut count = Count::default();
+                    decoder
+                        .clone()
+                        .document(black_box(bytes), &mut count)
+                        .expect("reading from memory cannot fail");
+                    count.0
+                })
+            });
+            continue;
+        }
+        let lines = errlens_bench::lines(bytes);
+        g.bench_function(name.as_str(), |b| {
+            b.iter(|| {
+                let mut d = decoder.clone();
+                let mut count = Count::default();
+                for (i, l) in lines.iter().enumerate() {
+                    d.line(i as u64, black_box(l), &mut count);
+                }
+                count.0
+            })
+        });
+    }
+    g.finish();
+}
+
+criterion_group!(benches, bench, shapes);
 criterion_main!(benches);

@@ -268,11 +268,13 @@ impl Auditor {
                 auditor: self,
                 cursor: &mut cursor,
             };
-            let bytes = decoder.document(reader, &mut sink);
-            cursor.stats.bytes += bytes;
-            cursor.unreported += bytes;
+            let read = decoder.document(reader, &mut sink);
+            // A document counts as one line.
             cursor.stats.lines += 1;
-            Ok(())
+            read.map(|bytes| {
+                cursor.stats.bytes += bytes;
+                cursor.unreported += bytes;
+            })
         } else {
             let max_line = self.config.ingest.max_line;
             let mut feed = Feed {

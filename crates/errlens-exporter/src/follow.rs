@@ -78,6 +78,10 @@ struct Reader {
     decoder: Option<Decoder>,
     /// Lines read from this file.
     lines: u64,
+    /// A document-shaped file (HAR): its bytes until it is whole, then counted once.
+    doc: Vec<u8>,
+    /// The document was counted.
+    doc_done: bool,
     /// The path it was last seen at.
     path: PathBuf,
     /// Since when no followed path names it.
@@ -163,6 +167,8 @@ impl Reader {
             framer: Framer::new(max_line),
             decoder: None,
             lines: 0,
+            doc: Vec::new(),
+            doc_done: false,
             path: path.to_owned(),
             gone_since: None,
             head: Vec::new(),
@@ -206,6 +212,14 @@ impl Reader {
                 self.decoder = Some(p.decoder(&head));
             }
             let decoder = self.decoder.as_mut().expect("set above");
+            if decoder.is_document() {
+                // A document is not framed: it is counted when it is whole.
+                if !self.doc_done {
+                    self.doc.extend_from_slice(&buf[..n]);
+                }
+                p.metrics().bytes_read.inc_by(n as u64);
+                continue;
+            }
             let cap = self.framer.max_line();
             self.framer.push(
                 &buf[..n],
@@ -221,7 +235,25 @@ impl Reader {
             self.offset = self.read_pos - self.framer.pending();
             p.metrics().bytes_read.inc_by(n as u64);
         }
+        self.count_document(pipeline);
         Ok(())
+    }
+
+    /// Counts a document-shaped file's records once it is a whole JSON document (a HAR
+    /// export is written at once, but a poll may see it half written).
+    fn count_document(&mut self, pipeline: &Mutex<Pipeline>) {
+        let Some(decoder) = self.decoder.as_mut().filter(|d| d.is_document()) else {
+            return;
+        };
+        if self.doc_done || serde_json::from_slice::<serde::de::IgnoredAny>(&self.doc).is_err() {
+            return;
+        }
+        let mut p = pipeline.lock().unwrap_or_else(|e| e.into_inner());
+        // Read from memory: no read error can occur.
+        let _ = decoder.document(&self.doc[..], &mut *p);
+        self.doc = Vec::new();
+        self.doc_done = true;
+        self.offset = self.read_pos;
     }
 
     /// Counts a final line that will never get its newline (the file is done).
@@ -253,6 +285,8 @@ impl Reader {
         // New content may be in another shape.
         self.decoder = None;
         self.lines = 0;
+        self.doc.clear();
+        self.doc_done = false;
         // Known again once the new content's first line is read.
         self.fingerprint = None;
         self.head.clear();

@@ -113,10 +113,18 @@ impl Pipeline {
             sample,
             number: 0,
         };
+        let array = if body.trim_ascii_start().starts_with(b"[") {
+            // A JSON array body when the whole body is one; else lines (an NDJSON body
+            // may well start with a line that is an array).
+            serde_json::from_slice::<Vec<&serde_json::value::RawValue>>(body).ok()
+        } else {
+            None
+        };
         if decoder.is_document() {
-            decoder.document(body, &mut out);
-        } else if body.trim_ascii_start().starts_with(b"[") {
-            out.array(body, &mut decoder);
+            // Read from memory: no read error can occur.
+            let _ = decoder.document(body, &mut out);
+        } else if let Some(elements) = array {
+            out.array(elements, &mut decoder);
         } else {
             let cap = out.pipeline.ingest.max_line;
             errlens_parse::frame::frame_all(
@@ -236,33 +244,54 @@ struct BodySink<'a> {
 }
 
 impl BodySink<'_> {
-    /// A JSON array body: each element is one line of the input (an element that is
-    /// a collector's wrapper around a raw log line, `{"log": "…"}`, is that line).
-    fn array(&mut self, body: &[u8], decoder: &mut Decoder) {
-        let elements: Vec<&serde_json::value::RawValue> = match serde_json::from_slice(body) {
-            Ok(v) => v,
-            Err(e) => {
-                let n = self.next_number();
-                let err = ParseError::InvalidJson(format!("JSON array body: {e}"));
-                return self.malformed(n, &err);
-            }
-        };
-        #[derive(serde::Deserialize)]
-        struct Wrapped {
-            log: String,
-        }
+    /// A JSON array body: each element is one line of the input. An element that is a
+    /// shipper's wrapper around a raw log line — a string `log` with nothing beside it
+    /// but the wrapper's own keys ([`WRAPPER_KEYS`]: Fluent Bit, Docker, CRI) — is that
+    /// line.
+    fn array(&mut self, elements: Vec<&serde_json::value::RawValue>, decoder: &mut Decoder) {
         for el in elements {
             let n = self.next_number();
             let bytes = el.get().as_bytes();
-            if errlens_parse::detect::detect_line(bytes).is_none() {
-                if let Ok(w) = serde_json::from_slice::<Wrapped>(bytes) {
-                    let line = w.log.trim_end_matches(['\n', '\r']);
+            match unwrap_log(bytes) {
+                Some(line) => {
+                    let line = line.trim_end_matches(['\n', '\r']);
                     decoder.line(n, line.as_bytes(), self);
-                    continue;
                 }
+                None => decoder.line(n, bytes, self),
             }
-            decoder.line(n, bytes, self);
         }
+    }
+}
+
+/// Keys a log shipper puts beside the raw line it wraps in `log`.
+pub const WRAPPER_KEYS: &[&str] = &[
+    "log",
+    "date",
+    "time",
+    "timestamp",
+    "@timestamp",
+    "stream",
+    "tag",
+    "_p",
+    "logtag",
+    "source",
+    "partial_message",
+    "container_id",
+    "container_name",
+    "kubernetes",
+    "docker",
+];
+
+/// The raw line inside a shipper's wrapper object, if `element` is one.
+fn unwrap_log(element: &[u8]) -> Option<String> {
+    let map: std::collections::BTreeMap<String, serde_json::Value> =
+        serde_json::from_slice(element).ok()?;
+    if !map.keys().all(|k| WRAPPER_KEYS.contains(&k.as_str())) {
+        return None;
+    }
+    match map.get("log")? {
+        serde_json::Value::String(s) => Some(s.clone()),
+        _ => None,
     }
 }
 

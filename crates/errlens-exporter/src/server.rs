@@ -74,7 +74,8 @@ struct IngestError {
     reason: String,
 }
 
-/// NDJSON in the shapes `errlens report` reads. Every line is counted; if any is
+/// A body in any shape `errlens report` reads (detected per body), a JSON array of
+/// records, or a HAR document. Every line is counted; if any is
 /// malformed the reply is 400 with the counts (the good lines are still counted). An
 /// oversized body is refused whole with 413 by the body limit.
 async fn ingest(State(s): State<AppState>, body: Bytes) -> Response {

@@ -81,7 +81,7 @@ pub fn sniff(head: &[u8]) -> Detection {
     if binary {
         return d;
     }
-    if is_har_start(head) {
+    if is_har_start(head) && !one_line_of_another_shape(head) {
         d.shape = Some(ShapeKind::Har);
         d.votes.push((ShapeKind::Har, 1));
         d.sampled = 1;
@@ -111,6 +111,13 @@ pub fn sniff(head: &[u8]) -> Detection {
     d.votes.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
     d.shape = d.votes.first().map(|v| v.0);
     d
+}
+
+/// Whether the first line is a whole JSON object in a line shape (an ECS event with a
+/// `log` object, say), rather than the start of a HAR document.
+fn one_line_of_another_shape(head: &[u8]) -> bool {
+    let first = head.split(|&b| b == b'\n').next().unwrap_or(b"");
+    matches!(detect_line(first), Some(k) if k != ShapeKind::Har)
 }
 
 /// Whether a document starts `{ "log":` (white space allowed).
@@ -154,7 +161,15 @@ fn json_shape(keys: &Keys) -> Option<ShapeKind> {
     if any(&["resourceLogs", "resource_logs"]) {
         return Some(ShapeKind::Otlp);
     }
-    if obj("log") {
+    let ecs = obj("http")
+        || obj("url")
+        || obj("event")
+        || obj("ecs")
+        || prefixed("http.")
+        || prefixed("url.")
+        || prefixed("event.");
+    // ECS events carry a `log` object too (`log.level`, `log.file.path`).
+    if obj("log") && !ecs {
         return Some(ShapeKind::Har);
     }
     if any(&[
@@ -172,14 +187,7 @@ fn json_shape(keys: &Keys) -> Option<ShapeKind> {
     if obj("request") && (has("status") || has("resp_headers")) {
         return Some(ShapeKind::Caddy);
     }
-    if obj("http")
-        || obj("url")
-        || obj("event")
-        || obj("ecs")
-        || prefixed("http.")
-        || prefixed("url.")
-        || prefixed("event.")
-    {
+    if ecs {
         return Some(ShapeKind::Ecs);
     }
     if any(&[
@@ -278,6 +286,10 @@ mod tests {
                 Some(ShapeKind::Ecs),
             ),
             (r#"{"http.response.status_code":200}"#, Some(ShapeKind::Ecs)),
+            (
+                r#"{"log":{"level":"info"},"http":{"response":{"status_code":200}}}"#,
+                Some(ShapeKind::Ecs),
+            ),
             (r#"{"resourceLogs":[]}"#, Some(ShapeKind::Otlp)),
             (
                 r#"{"ts":1.5,"request":{"host":"h","uri":"/"},"status":200,"duration":0.1}"#,
@@ -321,6 +333,9 @@ mod tests {
         assert_eq!(d.votes, [(ShapeKind::Flat, 2), (ShapeKind::Ecs, 1)]);
         assert_eq!(d.sampled, 4);
         assert_eq!(sniff(b"  {\n  \"log\": {").shape, Some(ShapeKind::Har));
+        // An ECS event whose first key is its `log` object is ECS, not HAR.
+        let ecs = b"{\"log\":{\"level\":\"info\"},\"@timestamp\":\"2026-11-20T10:00:00Z\",\"http\":{\"response\":{\"status_code\":200}}}\n";
+        assert_eq!(sniff(ecs).shape, Some(ShapeKind::Ecs));
         assert!(sniff(b"\x00\x01\x02binary").binary);
         assert_eq!(sniff(b"").shape, None);
     }

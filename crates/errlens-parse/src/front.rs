@@ -112,13 +112,6 @@ impl Decoder {
         out
     }
 
-    fn count(&mut self, shape: &Shape) {
-        match shape {
-            Shape::Builtin(k) => self.by_kind[*k as usize] += 1,
-            Shape::Custom(c) => *self.records.entry(c.name().to_owned()).or_default() += 1,
-        }
-    }
-
     /// Decodes one line (without its terminator), numbered `number` in its input.
     #[inline]
     pub fn line(&mut self, number: u64, line: &[u8], sink: &mut impl RecordSink) {
@@ -126,8 +119,22 @@ impl Decoder {
             return sink.blank();
         }
         let hosts = self.hosts.as_ref();
+        if self.shape.one_per_line() {
+            // The common case, without callbacks: one line, one outcome.
+            match self.shape.parse_one(line, hosts) {
+                Ok(rec) => {
+                    self.count_own(1);
+                    sink.record(&rec);
+                }
+                Err(e) => {
+                    if !self.fall_back(number, line, sink) {
+                        sink.malformed(number, &e);
+                    }
+                }
+            }
+            return;
+        }
         let mut records = 0u64;
-        let mut errors = 0usize;
         let held = &mut self.held;
         held.clear();
         self.shape.parse_line(line, hosts, &mut |r| match r {
@@ -135,52 +142,76 @@ impl Decoder {
                 records += 1;
                 sink.record(rec);
             }
-            Err(e) => {
-                errors += 1;
-                held.push(e.clone());
-            }
+            Err(e) => held.push(e.clone()),
         });
-        if records == 0 && errors > 0 && self.fallback {
-            if let Some(k) = detect::detect_line(line).filter(|k| Some(*k) != self.shape.kind()) {
-                let other = Shape::Builtin(k);
-                let mut n = 0u64;
-                let mut errs = Vec::new();
-                other.parse_line(line, hosts, &mut |r| match r {
-                    Ok(rec) => {
-                        n += 1;
-                        sink.record(rec);
-                    }
-                    Err(e) => errs.push(e.clone()),
-                });
-                if n > 0 {
-                    self.by_kind[k as usize] += n;
-                    for e in &errs {
-                        sink.malformed(number, e);
-                    }
-                    return;
-                }
-            }
+        if records == 0 && !self.held.is_empty() && self.fall_back(number, line, sink) {
+            return;
         }
-        if records == 0 && errors == 0 {
+        if records == 0 && self.held.is_empty() {
             // A valid line with nothing in it (an empty OTLP batch).
             return sink.blank();
         }
-        for _ in 0..records {
-            let shape = self.shape.clone();
-            self.count(&shape);
-        }
+        self.count_own(records);
         for e in &self.held {
             sink.malformed(number, e);
         }
     }
 
-    /// Decodes a whole document (HAR) from `reader`; entries are numbered from 1.
-    /// Returns the bytes read.
-    pub fn document<R: Read>(&mut self, reader: R, sink: &mut impl RecordSink) -> u64 {
+    /// Counts records read by the input's own shape.
+    #[inline]
+    fn count_own(&mut self, n: u64) {
+        match &self.shape {
+            Shape::Builtin(k) => self.by_kind[*k as usize] += n,
+            Shape::Custom(c) => *self.records.entry(c.name().to_owned()).or_default() += n,
+        }
+    }
+
+    /// A line the input's shape could not read, read by the shape it is in (detected
+    /// shapes only). Whether that gave any record; if not, nothing was delivered.
+    fn fall_back(&mut self, number: u64, line: &[u8], sink: &mut impl RecordSink) -> bool {
+        if !self.fallback {
+            return false;
+        }
+        let Some(k) = detect::detect_line(line).filter(|k| Some(*k) != self.shape.kind()) else {
+            return false;
+        };
+        let hosts = self.hosts.as_ref();
+        let mut n = 0u64;
+        let mut errs = Vec::new();
+        Shape::Builtin(k).parse_line(line, hosts, &mut |r| match r {
+            Ok(rec) => {
+                n += 1;
+                sink.record(rec);
+            }
+            Err(e) => errs.push(e.clone()),
+        });
+        if n == 0 && errs.is_empty() {
+            // A valid line of that shape with nothing in it (an empty OTLP batch).
+            sink.blank();
+            return true;
+        }
+        if n == 0 {
+            return false;
+        }
+        self.by_kind[k as usize] += n;
+        for e in &errs {
+            sink.malformed(number, e);
+        }
+        true
+    }
+
+    /// Decodes a whole document (HAR) from `reader`; entries are numbered from 1. A
+    /// broken document is one malformed entry where it breaks. Returns the bytes read,
+    /// or the read error that stopped it (entries before it were delivered).
+    pub fn document<R: Read>(
+        &mut self,
+        reader: R,
+        sink: &mut impl RecordSink,
+    ) -> std::io::Result<u64> {
         let hosts = self.hosts.as_ref();
         let mut entry = 0u64;
         let mut records = 0u64;
-        let (bytes, result) = crate::shape::har::read_stream(reader, hosts, &mut |r| {
+        let read = crate::shape::har::read_stream(reader, hosts, &mut |r| {
             entry += 1;
             match r {
                 Ok(rec) => {
@@ -190,17 +221,19 @@ impl Decoder {
                 Err(e) => sink.malformed(entry, e),
             }
         });
+        self.by_kind[ShapeKind::Har as usize] += records;
+        let (bytes, result) = read?;
         if let Err(e) = result {
             sink.malformed(entry + 1, &e);
         }
-        self.by_kind[ShapeKind::Har as usize] += records;
-        bytes
+        Ok(bytes)
     }
 }
 
 /// What to tell a user whose input gave no record: what its lines look like and which
-/// `--shape` or `--map` would read them.
-pub fn hint(head: &[u8]) -> String {
+/// `--shape` or `--map` would read them. `forced` is the shape the input was read in
+/// when one was given (`--shape`, `--map`, `--mapping`).
+pub fn hint(head: &[u8], forced: Option<&Shape>) -> String {
     let d = detect::sniff(head);
     if d.binary {
         return "the input looks binary (NUL or control bytes): is it compressed in a format errlens does not read, or not a log?".to_owned();
@@ -221,7 +254,27 @@ pub fn hint(head: &[u8]) -> String {
         "text"
     };
     let mut s = format!("the lines look like {looks}, e.g. {sample:?}.");
+    if let Some(f) = forced {
+        let status = match f {
+            Shape::Builtin(k) => k.status_paths(),
+            Shape::Custom(c) => c.status_paths(),
+        };
+        s.push_str(&format!(
+            " They were read as {} (as asked) and none had a usable HTTP status where it looks ({status})",
+            f.name()
+        ));
+        match d.shape {
+            Some(k) if Some(k) != f.kind() => s.push_str(&format!(
+                "; they look like the {k} shape: try without --shape/--map, or --shape {k}."
+            )),
+            _ => s.push_str("; check the paths with `errlens shapes`, --map status=PATH."),
+        }
+        return s;
+    }
     match d.shape {
+        Some(ShapeKind::Har) => s.push_str(
+            " It starts like a HAR document but could not be read whole: is it cut short? (see the malformed reason)",
+        ),
         Some(k) => s.push_str(&format!(
             " They look like the {k} shape but hold no usable HTTP status where it looks ({}); describe the log with --map status=PATH (and url=, ts=, …) or a --mapping file.",
             k.status_paths()
@@ -291,7 +344,13 @@ mod tests {
 
     #[test]
     fn hints_name_a_way_out() {
-        assert!(hint(b"hello there\n").contains("--map"));
-        assert!(hint(b"\x00\x00\x01").contains("binary"));
+        assert!(hint(b"hello there\n", None).contains("--map"));
+        assert!(hint(b"\x00\x00\x01", None).contains("binary"));
+        let ecs = Shape::Builtin(ShapeKind::Ecs);
+        let h = hint(b"{\"status\":200}\n", Some(&ecs));
+        assert!(
+            h.contains("read as ecs") && h.contains("--shape flat"),
+            "{h}"
+        );
     }
 }

@@ -198,6 +198,14 @@ impl MappingBuilder {
         })?;
         let (path, unit) = match rest.rsplit_once(':') {
             Some((p, u)) if Unit::from_name(u).is_some() => (p, Unit::from_name(u)),
+            // A word after the last colon is meant as a unit.
+            Some((_, u))
+                if !u.is_empty() && u.bytes().all(|b| b.is_ascii_alphabetic() || b == b'_') =>
+            {
+                return Err(MappingError::Invalid(format!(
+                    "--map {arg:?}: unknown unit {u:?} (auto, s, ms, us, ns, plus_one)"
+                )))
+            }
             _ => (rest, None),
         };
         self.add(field.trim(), path.trim(), unit)?;
@@ -345,6 +353,10 @@ mod tests {
         assert!(e.contains("m.toml") && e.contains("line"), "{e}");
         assert!(MappingBuilder::new(None).unwrap().arg("nope=x").is_err());
         assert!(MappingBuilder::new(None).unwrap().arg("status").is_err());
+        assert!(MappingBuilder::new(None)
+            .unwrap()
+            .arg("latency_ms=took:weird")
+            .is_err());
         assert!(MappingBuilder::new(Some(ShapeKind::Har)).is_err());
     }
 

@@ -323,7 +323,7 @@ impl<'a> Raw<'a> {
             return;
         }
         let stored = match (t.field, t.unit) {
-            (_, Unit::Natural) | (_, Unit::Millis) if t.field != Field::Ts => {
+            (_, Unit::Natural) if t.field != Field::Ts => {
                 self.set(t.field, v);
                 self.is_set(t.field)
             }
@@ -353,7 +353,16 @@ impl<'a> Raw<'a> {
                 } else {
                     unit.to_ms()
                 };
-                match v.as_f64() {
+                // nginx lists one timing per upstream (`0.080, 0.003`): the first counts.
+                let n = v.as_f64().or_else(|| match &v {
+                    Scalar::Str(s) => s
+                        .split([',', ' ', ':'])
+                        .next()
+                        .and_then(|f| f.trim().parse::<f64>().ok())
+                        .filter(|f| f.is_finite()),
+                    _ => None,
+                });
+                match n {
                     Some(n) => {
                         self.set(t.field, Scalar::F64(n * scale));
                         self.is_set(t.field)
@@ -439,6 +448,7 @@ impl<'a> Raw<'a> {
     /// TMDB envelope field beside it (`status_message`, `success`) is the naming
     /// `requests`/`httpx` use for the HTTP status, never TMDB's own code — it is the
     /// status when none other was logged, and it does not make the record TMDB's.
+    #[inline]
     pub(crate) fn into_record_with(
         mut self,
         hosts: Option<&HostMap>,

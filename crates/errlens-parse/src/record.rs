@@ -256,7 +256,7 @@ pub enum ParseError {
     #[error("line longer than {0} bytes")]
     TooLong(usize),
     /// A text line outside its shape's grammar (logfmt, CLF).
-    #[error("not a {shape} line: {reason}")]
+    #[error("not in the {shape} shape: {reason}")]
     Syntax {
         /// The shape whose grammar the line does not follow.
         shape: &'static str,

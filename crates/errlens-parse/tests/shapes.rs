@@ -69,7 +69,7 @@ fn decode(name: &str) -> (Decoder, Collect) {
     let mut d = Decoder::new(&IngestConfig::default(), &bytes);
     let mut c = Collect::default();
     if d.is_document() {
-        d.document(&bytes[..], &mut c);
+        d.document(&bytes[..], &mut c).unwrap();
     } else {
         for (i, l) in bytes.split(|&b| b == b'\n').enumerate() {
             d.line(i as u64 + 1, l, &mut c);
@@ -151,4 +151,105 @@ fn every_shape_reads_its_spec_examples() {
         }
     }
     assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+mod no_panic {
+    //! No input panics any shape's reader: real example lines from every fixture,
+    //! mutated byte by byte, cut and spliced, read by every shape (forced) and with
+    //! detection; HAR documents likewise, streamed.
+
+    use super::*;
+    use errlens_parse::Shape;
+    use proptest::prelude::*;
+
+    fn fixture_lines() -> Vec<Vec<u8>> {
+        let mut out = Vec::new();
+        for f in [
+            "ecs.jsonl",
+            "otlp.jsonl",
+            "caddy.jsonl",
+            "envoy.jsonl",
+            "nginx.jsonl",
+            "traefik.jsonl",
+            "logfmt.log",
+            "clf.log",
+        ] {
+            for l in content(f).split(|&b| b == b'\n') {
+                if !l.is_empty() {
+                    out.push(l.to_vec());
+                }
+            }
+        }
+        out
+    }
+
+    fn read_all(line: &[u8]) {
+        let mut sink = Collect::default();
+        for k in ShapeKind::ALL {
+            let cfg = IngestConfig {
+                shape: Some(Shape::Builtin(k)),
+                ..IngestConfig::default()
+            };
+            Decoder::new(&cfg, line).line(1, line, &mut sink);
+        }
+        Decoder::new(&IngestConfig::default(), line).line(1, line, &mut sink);
+        let _ = errlens_parse::detect::sniff(line);
+        let _ = errlens_parse::front::hint(line, None);
+        let _ = errlens_parse::front::hint(line, Some(&Shape::Builtin(ShapeKind::Otlp)));
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 3000, ..ProptestConfig::default() })]
+        #[test]
+        fn mutated_example_lines(
+            pick in 0usize..80,
+            edits in proptest::collection::vec((0usize..2000, any::<u8>(), 0u8..4), 0..6),
+            cut in 0usize..2000,
+        ) {
+            let lines = fixture_lines();
+            let mut v = lines[pick % lines.len()].clone();
+            for (at, byte, op) in edits {
+                let at = at % (v.len() + 1);
+                match op {
+                    0 if at < v.len() => v[at] = byte,
+                    1 => v.insert(at, byte),
+                    2 if at < v.len() => { v.remove(at); }
+                    _ => {
+                        // Splice in a piece of another line (nesting, quotes, escapes).
+                        let other = &lines[(pick + at) % lines.len()];
+                        let from = at % other.len();
+                        let piece = other[from..(from + 40).min(other.len())].to_vec();
+                        let at = at.min(v.len());
+                        v.splice(at..at, piece);
+                    }
+                }
+            }
+            v.truncate(cut.max(1));
+            read_all(&v);
+        }
+
+        #[test]
+        fn arbitrary_bytes(v in proptest::collection::vec(any::<u8>(), 0..400)) {
+            read_all(&v);
+        }
+
+        #[test]
+        fn mutated_har_documents(
+            edits in proptest::collection::vec((0usize..20000, any::<u8>()), 0..8),
+            cut in 0usize..20000,
+        ) {
+            let mut doc = content("sample.har");
+            for (at, byte) in edits {
+                let at = at % doc.len();
+                doc[at] = byte;
+            }
+            doc.truncate(cut.max(1));
+            let mut d = Decoder::new(&IngestConfig::default(), &doc);
+            let mut sink = Collect::default();
+            if d.is_document() {
+                d.document(&doc[..], &mut sink).unwrap();
+            }
+            let _ = errlens_parse::detect::sniff(&doc);
+        }
+    }
 }

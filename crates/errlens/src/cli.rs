@@ -41,7 +41,8 @@ pub enum Command {
         errlens serve --follow '/var/log/app/*.jsonl' --listen 0.0.0.0:9477\n  \
         app | errlens serve --stdin\n  \
         curl --data-binary @batch.ndjson http://127.0.0.1:9477/ingest\n\n\
-        Endpoints: /metrics (Prometheus text format), /healthz, /ready, POST /ingest (NDJSON).\n\
+        Endpoints: /metrics (Prometheus text format), /healthz, /ready, POST /ingest (lines in any\n\
+        shape, a JSON array of records, or a HAR document; the shape is detected per body).\n\
         Followed files are polled every --poll-interval: that is the delay before a written\n\
         line is counted. Rotation by rename, copytruncate, truncation and deletion is handled.")]
     Serve(ServeArgs),
@@ -145,7 +146,7 @@ pub struct ServeArgs {
     #[arg(long)]
     pub from_start: bool,
 
-    /// Also read NDJSON from standard input.
+    /// Also read standard input (in any shape; detected from its first bytes).
     #[arg(long)]
     pub stdin: bool,
 

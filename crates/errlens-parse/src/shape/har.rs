@@ -24,33 +24,48 @@ pub(crate) fn read(
 }
 
 /// Calls `out` for every entry of a HAR document read from `reader`, holding one entry
-/// at a time. Returns the number of bytes read and the document error, if any.
+/// at a time. Returns the number of bytes read and the document error, if any; a read
+/// error (not the document's fault) is an `Err`.
 pub fn read_stream<R: io::Read>(
     reader: R,
     hosts: Option<&HostMap>,
     out: &mut dyn FnMut(Result<&Record<'_>, &ParseError>),
-) -> (u64, Result<(), ParseError>) {
+) -> io::Result<(u64, Result<(), ParseError>)> {
     let mut counted = Counted {
         inner: reader,
         n: 0,
+        failed: None,
     };
     let r = {
         let mut de = serde_json::Deserializer::from_reader(&mut counted);
         run(&mut de, hosts, out)
     };
-    (counted.n, r)
+    match counted.failed {
+        Some(e) => Err(e),
+        None => Ok((counted.n, r)),
+    }
 }
 
 struct Counted<R> {
     inner: R,
     n: u64,
+    /// The read error that ended the document, kept apart from syntax errors.
+    failed: Option<io::Error>,
 }
 
 impl<R: io::Read> io::Read for Counted<R> {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        let n = self.inner.read(buf)?;
-        self.n += n as u64;
-        Ok(n)
+        match self.inner.read(buf) {
+            Ok(n) => {
+                self.n += n as u64;
+                Ok(n)
+            }
+            Err(e) => {
+                let copy = io::Error::new(e.kind(), e.to_string());
+                self.failed = Some(e);
+                Err(copy)
+            }
+        }
     }
 }
 
@@ -215,7 +230,8 @@ mod tests {
                 r.map(|r| (r.status, r.tmdb_code, r.retry_after_s, r.latency_ms))
                     .map_err(|e| e.kind()),
             )
-        });
+        })
+        .unwrap();
         r.unwrap();
         assert_eq!(n, DOC.len() as u64);
         assert_eq!(

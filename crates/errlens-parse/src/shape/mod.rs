@@ -216,6 +216,50 @@ impl Shape {
         }
     }
 
+    /// Whether a line holds at most one record (all shapes but OTLP, whose lines are
+    /// batches, and HAR, a document).
+    pub fn one_per_line(&self) -> bool {
+        !matches!(self, Shape::Builtin(ShapeKind::Otlp | ShapeKind::Har))
+    }
+
+    /// Reads a line of a shape with one record per line ([`Shape::one_per_line`]).
+    #[inline]
+    pub fn parse_one<'a>(
+        &self,
+        line: &'a [u8],
+        hosts: Option<&HostMap>,
+    ) -> Result<Record<'a>, ParseError> {
+        let kind = match self {
+            Shape::Custom(c) => {
+                let mut raw = Raw::default();
+                c.paths().read_line(line, &mut raw)?;
+                return finish(raw, hosts, c.status_paths());
+            }
+            Shape::Builtin(k) => *k,
+        };
+        match kind {
+            ShapeKind::Flat => flat::parse(line, hosts),
+            ShapeKind::Logfmt => text::logfmt(line, hosts),
+            ShapeKind::Clf => text::clf(line, hosts),
+            ShapeKind::Otlp | ShapeKind::Har => {
+                // Not one record a line: the first outcome.
+                let mut first: Option<Result<Record<'static>, ParseError>> = None;
+                self.parse_line(line, hosts, &mut |r| {
+                    if first.is_none() {
+                        first = Some(r.map(|r| r.clone().into_owned()).map_err(Clone::clone));
+                    }
+                });
+                first.unwrap_or(Err(ParseError::NoStatus(kind.status_paths())))
+            }
+            k => {
+                let b = built(k);
+                let mut raw = Raw::default();
+                b.map.read_line(line, &mut raw)?;
+                finish(raw, hosts, b.status_paths)
+            }
+        }
+    }
+
     /// Reads one line (not a document shape) and hands each record it holds — or why it
     /// holds none — to `out`. Most shapes have one record a line; an OTLP batch has
     /// any number.
@@ -225,42 +269,15 @@ impl Shape {
         hosts: Option<&HostMap>,
         out: &mut dyn FnMut(Result<&Record<'_>, &ParseError>),
     ) {
-        let kind = match self {
-            Shape::Custom(c) => {
-                let mut raw = Raw::default();
-                let r = c
-                    .paths()
-                    .read_line(line, &mut raw)
-                    .and_then(|()| finish(raw, hosts, c.status_paths()));
-                return deliver(r, out);
-            }
-            Shape::Builtin(k) => *k,
-        };
-        match kind {
-            ShapeKind::Flat => deliver(flat::parse(line, hosts), out),
-            ShapeKind::Otlp => otlp::parse_line(line, hosts, out),
-            ShapeKind::Logfmt => deliver(text::logfmt(line, hosts), out),
-            ShapeKind::Clf => deliver(text::clf(line, hosts), out),
-            ShapeKind::Har => {
+        match self {
+            Shape::Builtin(ShapeKind::Otlp) => otlp::parse_line(line, hosts, out),
+            Shape::Builtin(ShapeKind::Har) => {
                 // A HAR document on one line: read it as a document.
-                let mut n = 0;
-                let r = har::read(line, hosts, &mut |r| {
-                    n += 1;
-                    out(r)
-                });
-                if let Err(e) = r {
+                if let Err(e) = har::read(line, hosts, out) {
                     out(Err(&e));
                 }
             }
-            k => {
-                let b = built(k);
-                let mut raw = Raw::default();
-                let r = b
-                    .map
-                    .read_line(line, &mut raw)
-                    .and_then(|()| finish(raw, hosts, b.status_paths));
-                deliver(r, out)
-            }
+            s => deliver(s.parse_one(line, hosts), out),
         }
     }
 }

@@ -19,12 +19,12 @@ use std::borrow::Cow;
 pub(crate) const FIELDS: &[(&str, &str)] = &[
     (
         "ts",
-        "logRecords[].timeUnixNano (ns), else observedTimeUnixNano",
+        "resourceLogs[].scopeLogs[].logRecords[].timeUnixNano (ns), else observedTimeUnixNano",
     ),
     ("method", "attributes http.request.method, http.method"),
     (
         "url",
-        "attributes url.full, http.url; or server.address + url.path",
+        "attributes url.full, http.url; or server.address + url.path (http.target)",
     ),
     (
         "status",

@@ -17,11 +17,15 @@ pub(crate) const CLF_FIELDS: &[(&str, &str)] = &[
     ("status", "%>s after the request line"),
     (
         "latency_ms",
-        "trailing rt= / request_time= (s), urt= (s), latency_ms=",
+        "trailing rt= / request_time= (s), urt= / upstream_response_time= (s), latency_ms=, duration_ms=, elapsed_ms=",
     ),
     ("client_id", "trailing client_id="),
     ("attempt", "trailing attempt="),
     ("retry_after", "trailing retry_after="),
+    (
+        "envelope",
+        "trailing error=, code=, message=, status_code=, status_message=, success=",
+    ),
 ];
 
 /// Text as UTF-8, or why not.
@@ -74,8 +78,9 @@ pub(crate) fn clf<'a>(line: &'a [u8], hosts: Option<&HostMap>) -> Result<Record<
     if let Some(ms) = clf::time_ms(c.time) {
         raw.set_mapped(Target::new(Field::Ts).unit(Unit::Millis), Scalar::I64(ms));
     }
+    // The request line comes first; trailing fields only fill what it lacks.
     if let Some(m) = c.method {
-        raw.set(Field::Method, Scalar::Str(m));
+        raw.set_mapped(Target::new(Field::Method), Scalar::Str(m));
     }
     if let Some(target) = c.target {
         let field = if target.starts_with('/') {
@@ -83,7 +88,7 @@ pub(crate) fn clf<'a>(line: &'a [u8], hosts: Option<&HostMap>) -> Result<Record<
         } else {
             Field::Url
         };
-        raw.set(field, Scalar::Str(target));
+        raw.set_mapped(Target::new(field), Scalar::Str(target));
     }
     for (key, value) in c.extra {
         let (target, value) = match key {

@@ -56,7 +56,7 @@ pub fn run(args: ReportArgs) -> anyhow::Result<Outcome> {
     }
     let opts = ReportOptions { top: args.top };
     emit(&summary, opts, args.format, args.output.as_deref())?;
-    let not_understood = explain_empty_inputs(&summary);
+    let not_understood = explain_empty_inputs(&summary, ingest.shape.as_ref());
     Ok(if failed {
         Outcome::InputErrors
     } else if not_understood {
@@ -68,7 +68,7 @@ pub fn run(args: ReportArgs) -> anyhow::Result<Outcome> {
 
 /// Says on stderr, for every input with lines of which none was a record, what its
 /// lines look like and how to read them. Returns whether there was such an input.
-fn explain_empty_inputs(summary: &Summary) -> bool {
+fn explain_empty_inputs(summary: &Summary, forced: Option<&errlens_parse::Shape>) -> bool {
     let mut any = false;
     for input in &summary.inputs {
         if input.records > 0 || input.malformed == 0 || input.error.is_some() {
@@ -78,16 +78,17 @@ fn explain_empty_inputs(summary: &Summary) -> bool {
         let hint = match errlens_parse::open_input(&input.file) {
             Ok(mut r) if input.file != "-" => {
                 errlens_parse::input::head(&mut r, errlens_parse::detect::SNIFF_BYTES)
-                    .map(|h| errlens_parse::front::hint(&h))
+                    .map(|h| errlens_parse::front::hint(&h, forced))
                     .unwrap_or_default()
             }
             _ => "try --shape NAME (see `errlens shapes`), or --map status=PATH … / --mapping FILE"
                 .to_owned(),
         };
         eprintln!(
-            "errlens: {}: {} lines, no request record understood ({} malformed, read as {}): {hint}",
+            "errlens: {}: {} line{}, no request record understood ({} malformed, read as {}): {hint}",
             input.file,
             input.lines,
+            if input.lines == 1 { "" } else { "s" },
             input.malformed,
             input.shape_name().unwrap_or("unknown"),
         );

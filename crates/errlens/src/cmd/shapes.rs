@@ -39,7 +39,8 @@ fn list() -> String {
 }
 
 fn detect(file: &str) -> anyhow::Result<String> {
-    let mut input = errlens_parse::open_input(file)?;
+    // The error names the file already: no context chain to repeat it.
+    let mut input = errlens_parse::open_input(file).map_err(|e| anyhow::anyhow!("{e}"))?;
     let head = errlens_parse::input::head(&mut input, SNIFF_BYTES)
         .with_context(|| format!("reading {file}"))?;
     let d = sniff(&head);
@@ -54,7 +55,7 @@ fn detect(file: &str) -> anyhow::Result<String> {
     }
     let _ = writeln!(s, "  why: {}", d.reason());
     if d.shape.is_none() {
-        let _ = writeln!(s, "  hint: {}", errlens_parse::front::hint(&head));
+        let _ = writeln!(s, "  hint: {}", errlens_parse::front::hint(&head, None));
     }
     Ok(s)
 }
