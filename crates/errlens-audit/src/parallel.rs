@@ -60,7 +60,7 @@ pub fn audit_file(
         return Ok(a.finish());
     }
     let part = chunk.max(len.div_ceil(threads as u64 * PARTS_PER_THREAD));
-    let bounds = boundaries(&file, len, part)?;
+    let bounds = errlens_parse::frame::line_aligned_parts(&file, len, part)?;
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(threads.max(1))
         .build()
@@ -371,45 +371,9 @@ fn coalesce_inputs(s: &mut Summary) {
     }
 }
 
-/// [start, end) byte ranges of about `chunk` bytes, each ending just after a newline
-/// (the last at the end of the file).
-fn boundaries(file: &File, len: u64, chunk: u64) -> io::Result<Vec<(u64, u64)>> {
-    let mut out = Vec::new();
-    let mut start = 0;
-    let mut window = vec![0u8; 64 << 10];
-    while start < len {
-        let mut end = start + chunk;
-        if end >= len {
-            out.push((start, len));
-            break;
-        }
-        // Move the cut to just after the next newline.
-        loop {
-            let n = file.read_at(&mut window, end)?;
-            if n == 0 {
-                end = len;
-                break;
-            }
-            if let Some(i) = memchr_nl(&window[..n]) {
-                end += i as u64 + 1;
-                break;
-            }
-            end += n as u64;
-        }
-        out.push((start, end));
-        start = end;
-    }
-    Ok(out)
-}
-
-fn memchr_nl(b: &[u8]) -> Option<usize> {
-    memchr::memchr(b'\n', b)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::io::Write;
 
     #[test]
     fn stream_batches_stay_within_the_budget() {
@@ -421,21 +385,6 @@ mod tests {
             if size > 256 << 10 {
                 assert!((2 * threads + 1) * size <= BATCH_BUDGET, "{threads}");
             }
-        }
-    }
-
-    #[test]
-    fn boundaries_cover_the_file_at_newlines() {
-        let mut f = tempfile::NamedTempFile::new().unwrap();
-        let text = "a\nbb\nccc\n".repeat(500) + "tail-without-newline";
-        f.write_all(text.as_bytes()).unwrap();
-        let len = text.len() as u64;
-        let b = boundaries(f.as_file(), len, 1024).unwrap();
-        assert_eq!(b.first().unwrap().0, 0);
-        assert_eq!(b.last().unwrap().1, len);
-        for w in b.windows(2) {
-            assert_eq!(w[0].1, w[1].0);
-            assert_eq!(text.as_bytes()[w[0].1 as usize - 1], b'\n');
         }
     }
 }

@@ -128,8 +128,8 @@ fn fingerprint_of(file: &File) -> io::Result<Option<u64>> {
 /// first 256 bytes; `None` while there is neither.
 fn fingerprint_bytes(head: &[u8]) -> Option<u64> {
     let head = &head[..head.len().min(FINGERPRINT_BYTES)];
-    let first = match memchr_nl(head) {
-        Some(i) => &head[..=i],
+    let first = match errlens_parse::frame::first_line(head) {
+        Some(line) => line,
         None if head.len() == FINGERPRINT_BYTES => head,
         None => return None,
     };
@@ -139,10 +139,6 @@ fn fingerprint_bytes(head: &[u8]) -> Option<u64> {
         h = (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3);
     }
     Some(h)
-}
-
-fn memchr_nl(b: &[u8]) -> Option<usize> {
-    memchr::memchr(b'\n', b)
 }
 
 impl Reader {

@@ -11,36 +11,30 @@
 use serde_json::{json, Map, Value};
 
 /// The shapes this module writes.
-pub const SHAPES: [&str; 8] = [
-    "ecs", "otlp", "caddy", "envoy", "nginx", "traefik", "har", "logfmt",
+pub const SHAPES: [&str; 9] = [
+    "ecs", "otlp", "caddy", "envoy", "nginx", "traefik", "har", "logfmt", "clf",
 ];
 
-/// Flat fields a shape cannot carry.
-fn dropped(shape: &str) -> &'static [&'static str] {
-    const ENVELOPE: &[&str] = &[
-        "error",
-        "code",
-        "message",
-        "status_code",
-        "status_message",
-        "success",
-        "errors",
-    ];
-    match shape {
-        "caddy" => &[
-            "attempt",
-            "error",
-            "code",
-            "message",
-            "status_code",
-            "status_message",
-            "success",
-            "errors",
-        ],
-        "envoy" | "nginx" | "traefik" => ENVELOPE,
-        "har" => &["attempt"],
-        _ => &[],
-    }
+/// The envelope's fields: a shape without a response body drops them all.
+const ENVELOPE: &[&str] = &[
+    "error",
+    "code",
+    "message",
+    "status_code",
+    "status_message",
+    "success",
+    "errors",
+];
+
+/// Whether `shape` cannot carry the flat field `key`.
+fn dropped(shape: &str, key: &str) -> bool {
+    let (attempt, envelope) = match shape {
+        "caddy" => (true, true),
+        "envoy" | "nginx" | "traefik" => (false, true),
+        "har" => (true, false),
+        _ => (false, false),
+    };
+    (attempt && key == "attempt") || (envelope && ENVELOPE.contains(&key))
 }
 
 /// A flat line as a record object, when it is one (garbage is not).
@@ -61,9 +55,7 @@ pub fn reference(flat: &str, shape: &str) -> String {
     for line in flat.lines() {
         match record(line) {
             Some(mut o) => {
-                for k in dropped(shape) {
-                    o.remove(*k);
-                }
+                o.retain(|k, _| !dropped(shape, k));
                 out.push_str(&Value::Object(o).to_string());
             }
             None if shape == "har" => continue,
@@ -117,6 +109,7 @@ pub fn convert(flat: &str, shape: &str) -> String {
             "nginx" => nginx(&f).to_string(),
             "traefik" => traefik(&f).to_string(),
             "logfmt" => logfmt(&f),
+            "clf" => clf(&f),
             other => panic!("unknown shape {other}"),
         };
         out.push_str(&text);
@@ -408,6 +401,61 @@ fn har_entry(f: &Flat<'_>) -> Value {
     })
 }
 
+/// nginx's `combined` format plus the `$msec` and flat fields as trailing `key=value`.
+fn clf(f: &Flat<'_>) -> String {
+    const MONTHS: [&str; 12] = [
+        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+    ];
+    let t = &f.ts;
+    let n = |a: usize, b: usize| t.get(a..b).unwrap_or("00");
+    let month = n(5, 7).parse::<usize>().unwrap_or(1).clamp(1, 12);
+    let mut extra = String::new();
+    for (k, v) in f.o {
+        if matches!(k.as_str(), "ts" | "method" | "url" | "status") {
+            continue;
+        }
+        let text = match v {
+            Value::String(s) => s.clone(),
+            other => other.to_string(),
+        };
+        extra.push(' ');
+        extra.push_str(k);
+        extra.push('=');
+        quote_into(&mut extra, &text);
+    }
+    format!(
+        "10.0.0.7 - - [{}/{}/{}:{}:{}:{} +0000] \"{} {} HTTP/1.1\" {} 512 \"-\" \"errlens-gen\" host={} msec={}.{:03}{extra}",
+        n(8, 10),
+        MONTHS[month - 1],
+        n(0, 4),
+        n(11, 13),
+        n(14, 16),
+        n(17, 19),
+        f.str("method").unwrap_or("GET"),
+        f.uri,
+        f.status,
+        f.host,
+        f.ts_ms.div_euclid(1000),
+        f.ts_ms.rem_euclid(1000),
+    )
+}
+
+/// A value as logfmt and CLF trailing fields write it: bare, or quoted with escapes.
+fn quote_into(out: &mut String, text: &str) {
+    if text.is_empty() || text.contains([' ', '"', '=', '\\']) {
+        out.push('"');
+        for c in text.chars() {
+            if c == '"' || c == '\\' {
+                out.push('\\');
+            }
+            out.push(c);
+        }
+        out.push('"');
+    } else {
+        out.push_str(text);
+    }
+}
+
 fn logfmt(f: &Flat<'_>) -> String {
     let mut out = String::new();
     for (k, v) in f.o {
@@ -420,18 +468,7 @@ fn logfmt(f: &Flat<'_>) -> String {
         }
         out.push_str(k);
         out.push('=');
-        if text.is_empty() || text.contains([' ', '"', '=', '\\']) {
-            out.push('"');
-            for c in text.chars() {
-                if c == '"' || c == '\\' {
-                    out.push('\\');
-                }
-                out.push(c);
-            }
-            out.push('"');
-        } else {
-            out.push_str(&text);
-        }
+        quote_into(&mut out, &text);
     }
     out
 }

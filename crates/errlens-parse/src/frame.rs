@@ -166,6 +166,48 @@ pub fn frame_all(bytes: &[u8], max_line: usize, out: &mut impl Frames) {
     framer.finish(out);
 }
 
+/// `[start, end)` byte ranges of a file of `len` bytes, each of about `chunk` bytes and
+/// ending just after a newline (the last at the end of the file): parts that hold whole
+/// lines, for reading one file on several cores.
+pub fn line_aligned_parts(
+    file: &std::fs::File,
+    len: u64,
+    chunk: u64,
+) -> io::Result<Vec<(u64, u64)>> {
+    use std::os::unix::fs::FileExt;
+    let mut out = Vec::new();
+    let mut start = 0;
+    let mut window = vec![0u8; 64 << 10];
+    while start < len {
+        let mut end = start + chunk.max(1);
+        if end >= len {
+            out.push((start, len));
+            break;
+        }
+        // Move the cut to just after the next newline.
+        loop {
+            let n = file.read_at(&mut window, end)?;
+            if n == 0 {
+                end = len;
+                break;
+            }
+            if let Some(i) = memchr::memchr(b'\n', &window[..n]) {
+                end += i as u64 + 1;
+                break;
+            }
+            end += n as u64;
+        }
+        out.push((start, end));
+        start = end;
+    }
+    Ok(out)
+}
+
+/// The first line of `bytes` with its newline, when it has one.
+pub fn first_line(bytes: &[u8]) -> Option<&[u8]> {
+    memchr::memchr(b'\n', bytes).map(|i| &bytes[..=i])
+}
+
 /// Whether a line holds nothing but ASCII white space (such lines are counted as
 /// blank, not malformed).
 pub fn is_blank(line: &[u8]) -> bool {
@@ -222,6 +264,22 @@ mod tests {
         read_frames(&b"0123456789abcdef\nok\n"[..], 3, 5, &mut got).unwrap();
         assert_eq!(got.0[0], (Vec::new(), 17, true));
         assert_eq!(got.0[1], (b"ok".to_vec(), 3, false));
+    }
+
+    #[test]
+    fn boundaries_cover_the_file_at_newlines() {
+        use std::io::Write;
+        let mut f = tempfile::NamedTempFile::new().unwrap();
+        let text = "a\nbb\nccc\n".repeat(500) + "tail-without-newline";
+        f.write_all(text.as_bytes()).unwrap();
+        let len = text.len() as u64;
+        let b = line_aligned_parts(f.as_file(), len, 1024).unwrap();
+        assert_eq!(b.first().unwrap().0, 0);
+        assert_eq!(b.last().unwrap().1, len);
+        for w in b.windows(2) {
+            assert_eq!(w[0].1, w[1].0);
+            assert_eq!(text.as_bytes()[w[0].1 as usize - 1], b'\n');
+        }
     }
 
     proptest! {

@@ -8,7 +8,7 @@ use crate::value::Scalar;
 
 /// Where the CLF shape reads each field, for `errlens shapes`.
 pub(crate) const CLF_FIELDS: &[(&str, &str)] = &[
-    ("ts", "[%t] (dd/Mon/yyyy:HH:MM:SS ±hhmm)"),
+    ("ts", "trailing msec= (nginx $msec, epoch s.ms), else [%t] (dd/Mon/yyyy:HH:MM:SS ±hhmm)"),
     ("method", "request line"),
     (
         "url",
@@ -75,8 +75,12 @@ pub(crate) fn clf<'a>(line: &'a [u8], hosts: Option<&HostMap>) -> Result<Record<
     let mut raw = Raw::default();
     let status = Target::new(Field::Status);
     raw.set_mapped(status, Scalar::I64(i64::from(c.status)));
+    // The bracketed time has whole seconds; a trailing nginx `msec=` refines it.
     if let Some(ms) = clf::time_ms(c.time) {
-        raw.set_mapped(Target::new(Field::Ts).unit(Unit::Millis), Scalar::I64(ms));
+        raw.set_mapped(
+            Target::new(Field::Ts).unit(Unit::Millis).prio(1),
+            Scalar::I64(ms),
+        );
     }
     // The request line comes first; trailing fields only fill what it lacks.
     if let Some(m) = c.method {
@@ -98,6 +102,10 @@ pub(crate) fn clf<'a>(line: &'a [u8], hosts: Option<&HostMap>) -> Result<Record<
             ),
             "urt" | "upstream_response_time" => (
                 Target::new(Field::Latency).unit(Unit::Seconds).prio(1),
+                first_number(&value),
+            ),
+            "msec" => (
+                Target::new(Field::Ts).unit(Unit::Seconds),
                 first_number(&value),
             ),
             "http_host" => (Target::new(Field::Host), Some(Scalar::Str(value))),
