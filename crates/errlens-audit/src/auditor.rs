@@ -353,7 +353,10 @@ impl Auditor {
             status: rec.status,
             error: match rec.provider {
                 Provider::Tmdb => None,
-                _ => rec.error.as_deref().map(|e| self.errors.intern(e)),
+                _ => rec
+                    .error
+                    .as_deref()
+                    .map(|e| self.errors.intern(errlens_classify::shown_error_id(e))),
             },
             tmdb_code: match rec.provider {
                 Provider::Tmdb => rec.tmdb_code,

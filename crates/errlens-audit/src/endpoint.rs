@@ -1,7 +1,13 @@
 //! Endpoint templating and request keys.
 //!
 //! Pressure and latency are reported per endpoint, so ids in paths are templated
-//! (`/3/movie/550` → `/3/movie/:id`) to keep one row per route, not per title.
+//! (`/3/movie/550` → `/3/movie/:id`) to keep one row per route, not per title, and
+//! segments that are credentials are templated whatever they look like
+//! (`/oauth/pin/ABCD1234` → `/oauth/pin/:code`), so no report or label prints them.
+
+/// Path segments that are credentials: after these two segments, the next one is
+/// replaced by the placeholder. Simkl's PIN flow polls `/oauth/pin/{user_code}`.
+pub const SECRET_SEGMENTS: &[(&str, &str, &str)] = &[("oauth", "pin", ":code")];
 
 /// Appends the templated form of `path` to `out`: numeric segments,
 /// IMDb-style ids (`tt0111161`) and long hex or UUID segments become `:id`; a leading
@@ -17,6 +23,8 @@ pub fn template_into(path: &str, out: &mut String) {
     // none, so this is one or three copies instead of one per segment.
     let mut run = 0;
     let mut seg_start = 0;
+    // The two segments before this one, for credential segments.
+    let (mut before, mut prev) = ("", "");
     for i in 0.. {
         let seg_end = b[seg_start..end]
             .iter()
@@ -24,11 +32,24 @@ pub fn template_into(path: &str, out: &mut String) {
             .map_or(end, |p| seg_start + p);
         let seg = &path[seg_start..seg_end];
         let version = i == 1 && seg.len() <= 2 && seg.bytes().all(|c| c.is_ascii_digit());
-        if !seg.is_empty() && !version && is_id(seg) {
+        let secret = if seg.is_empty() {
+            None
+        } else {
+            SECRET_SEGMENTS
+                .iter()
+                .find(|(a, b, _)| before.eq_ignore_ascii_case(a) && prev.eq_ignore_ascii_case(b))
+                .map(|s| s.2)
+        };
+        if let Some(placeholder) = secret {
+            out.push_str(&path[run..seg_start]);
+            out.push_str(placeholder);
+            run = seg_end;
+        } else if !seg.is_empty() && !version && is_id(seg) {
             out.push_str(&path[run..seg_start]);
             out.push_str(":id");
             run = seg_end;
         }
+        (before, prev) = (prev, seg);
         if seg_end == end {
             break;
         }
@@ -94,6 +115,10 @@ mod tests {
     #[test]
     fn templates() {
         assert_eq!(t("/3/movie/550"), "/3/movie/:id");
+        // Credentials, whatever they look like.
+        assert_eq!(t("/oauth/pin/ABCD1234"), "/oauth/pin/:code");
+        assert_eq!(t("/oauth/pin/wxyz?client_id=k"), "/oauth/pin/:code");
+        assert_eq!(t("/oauth/pin"), "/oauth/pin");
         assert_eq!(t("/3/movie/550/credits?x=1"), "/3/movie/:id/credits");
         assert_eq!(t("/4/list/77/items"), "/4/list/:id/items");
         assert_eq!(t("/tv/episodes/12345"), "/tv/episodes/:id");

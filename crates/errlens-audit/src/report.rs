@@ -38,8 +38,16 @@ pub struct Group {
     pub retry: String,
     /// Whether these are failures hidden under an HTTP status below 400.
     pub hidden_failure: bool,
+    /// `false` when the provider has a table and this status (Simkl) or code (TMDB) is
+    /// not in it: the generic HTTP table judged it.
+    #[serde(default = "yes")]
+    pub in_table: bool,
     /// Records in the group.
     pub count: u64,
+}
+
+fn yes() -> bool {
+    true
 }
 
 /// The report contract, `errlens.report/v1`.
@@ -243,6 +251,7 @@ impl Report {
                     retryable: v.retryable(),
                     retry: v.retry.as_str().to_owned(),
                     hidden_failure: v.hidden_failure,
+                    in_table: v.in_table,
                     count: g.count,
                 }
             })

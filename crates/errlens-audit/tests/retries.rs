@@ -55,6 +55,60 @@ fn wasted_after_tmdb_44() {
     assert_eq!((x.chains, x.recovered, x.abandoned), (1, 0, 1));
 }
 
+/// A daily quota (`user_limit_exceeded`) is not a rate limit to back off from: any
+/// retry before the reset is wasted, however long the client waited.
+#[test]
+fn wasted_after_simkl_daily_quota() {
+    let quota = |t: f64, attempt: u32| {
+        line(
+            t,
+            "GET",
+            SIMKL,
+            429,
+            json!({"error": "user_limit_exceeded", "code": 429, "attempt": attempt}),
+        )
+    };
+    let r = report(&[quota(0.0, 1), quota(2.0, 2), quota(45.0, 3)]);
+    let x = &r.retries;
+    assert_eq!((x.counts.total, x.counts.wasted, x.counts.ok), (2, 2, 0));
+    let g = r
+        .groups
+        .iter()
+        .find(|g| g.error.as_deref() == Some("user_limit_exceeded"))
+        .unwrap();
+    assert_eq!(
+        (g.retry.as_str(), g.retryable, g.in_table),
+        ("never", false, true)
+    );
+    // Rate limited by the per-second limit instead: a late enough retry is fine.
+    let rate = |t: f64, attempt: u32| {
+        line(
+            t,
+            "GET",
+            SIMKL,
+            429,
+            json!({"error": "rate_limit", "attempt": attempt}),
+        )
+    };
+    let r = report(&[rate(0.0, 1), rate(2.0, 2)]);
+    assert_eq!((r.retries.counts.wasted, r.retries.counts.ok), (0, 1));
+}
+
+/// Statuses outside Simkl's table are judged by the generic HTTP table (504 and
+/// Cloudflare's 520-524 are retryable) and flagged `in_table: false`.
+#[test]
+fn simkl_statuses_outside_its_table() {
+    let r = report(&[
+        line(0.0, "GET", SIMKL, 504, json!({"attempt": 1})),
+        line(2.0, "GET", SIMKL, 522, json!({"attempt": 2})),
+        line(6.0, "GET", SIMKL, 200, json!({"attempt": 3})),
+    ]);
+    assert_eq!((r.retries.counts.wasted, r.retries.counts.ok), (0, 2));
+    for g in r.groups.iter().filter(|g| g.status != 200) {
+        assert!(!g.in_table && g.retryable, "{g:?}");
+    }
+}
+
 #[test]
 fn wasted_after_simkl_412() {
     let r = report(&[

@@ -33,7 +33,9 @@ impl Rule {
                 let status = tables::simkl_status(r.status).map(|(_, s)| s);
                 RowInfo {
                     name: r.error,
-                    user_message: status.map_or("", |s| s.user_message),
+                    user_message: r
+                        .user_message
+                        .unwrap_or(status.map_or("", |s| s.user_message)),
                     remedy: r.remedy,
                 }
             }
@@ -112,12 +114,30 @@ pub struct Verdict {
     pub rule: Rule,
     /// The error id or code, as a closed label.
     pub error: ErrorLabel,
+    /// `false` when the provider has a table and this status (Simkl) or code (TMDB)
+    /// is not in it, so the generic HTTP table judged it.
+    pub in_table: bool,
 }
 
 impl Verdict {
     /// Whether retrying can help (the product's retryable sets).
     pub fn retryable(&self) -> bool {
         self.retry.retryable()
+    }
+}
+
+/// An error id as reports may show it: verbatim when it looks like an id
+/// (`[A-Za-z0-9_.-]{1,64}`), else `<invalid>` — a proxy that echoes a token or a whole
+/// body into `error` must not have it printed.
+pub fn shown_error_id(error: &str) -> &str {
+    let ok = (1..=64).contains(&error.len())
+        && error
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b'-'));
+    if ok {
+        error
+    } else {
+        "<invalid>"
     }
 }
 
@@ -177,29 +197,32 @@ fn simkl(status: u16, error: Option<&str>, code: Option<i64>) -> Verdict {
     let mismatch = code.is_some_and(|c| c != i64::from(status));
     let mut v = match tables::simkl_status(status) {
         Some((i, row)) => {
-            let (rule, class) = match exact {
-                Some((j, er)) => (Rule::SimklError(j as u8), er.class),
-                None => (Rule::SimklStatus(i as u8), row.class),
+            let (rule, class, retry) = match exact {
+                Some((j, er)) => (
+                    Rule::SimklError(j as u8),
+                    er.class,
+                    er.retry.unwrap_or(row.retry),
+                ),
+                None => (Rule::SimklStatus(i as u8), row.class, row.retry),
             };
             Verdict {
                 provider: Provider::Simkl,
                 status,
                 class,
                 failure: !(200..400).contains(&status),
-                retry: row.retry,
+                retry,
                 hidden_failure: false,
                 status_mismatch: false,
                 rule,
                 error: label,
+                in_table: true,
             }
         }
         None => {
-            // A status Simkl's table doesn't list: class from HTTP, but Simkl's
-            // retryable set is exactly {429, 500, 502, 503}, so never retryable here.
+            // A status Simkl's table doesn't list (504, Cloudflare's 520-524): the
+            // generic HTTP table judges it, retryability included.
             let mut v = generic(Provider::Simkl, status, label);
-            if v.retry.retryable() {
-                v.retry = RetryPolicy::Never;
-            }
+            v.in_table = false;
             v
         }
     };
@@ -219,8 +242,12 @@ fn tmdb(status: u16, code: i64) -> Verdict {
             status_mismatch: row.http != status,
             rule: Rule::Tmdb(row.code),
             error: ErrorLabel::TmdbCode(row.code),
+            in_table: true,
         },
-        None => generic(Provider::Tmdb, status, ErrorLabel::Other),
+        None => Verdict {
+            in_table: false,
+            ..generic(Provider::Tmdb, status, ErrorLabel::Other)
+        },
     }
 }
 
@@ -236,6 +263,7 @@ fn generic(provider: Provider, status: u16, error: ErrorLabel) -> Verdict {
         status_mismatch: false,
         rule: Rule::Http(u8::try_from(i).unwrap_or(u8::MAX)),
         error,
+        in_table: true,
     }
 }
 
@@ -283,8 +311,26 @@ mod tests {
             (t.class, t.error, t.retryable()),
             (Class::Unavailable, ErrorLabel::Other, true)
         );
+        // Outside Simkl's table: the generic HTTP table decides, and says so.
         let s504 = v(r#"{"url":"https://api.simkl.com/x","status":504}"#);
-        assert!(s504.failure && !s504.retryable());
+        assert!(s504.failure && s504.retryable() && !s504.in_table);
+        let s522 = v(r#"{"url":"https://api.simkl.com/x","status":522}"#);
+        assert!(s522.retryable() && !s522.in_table && s522.class == Class::Timeout);
+        let quota =
+            v(r#"{"url":"https://api.simkl.com/x","status":429,"error":"user_limit_exceeded"}"#);
+        assert!(quota.failure && !quota.retryable() && quota.in_table);
+        assert!(quota.rule.info().user_message.contains("midnight"));
+    }
+
+    #[test]
+    fn error_ids_are_shown_only_when_they_look_like_ids() {
+        assert_eq!(shown_error_id("client_id_failed"), "client_id_failed");
+        assert_eq!(shown_error_id("RATE_LIMIT"), "RATE_LIMIT");
+        assert_eq!(shown_error_id("v1.bad-id"), "v1.bad-id");
+        assert_eq!(shown_error_id("Bearer eyJhbGciOi"), "<invalid>");
+        assert_eq!(shown_error_id(""), "<invalid>");
+        assert_eq!(shown_error_id(&"a".repeat(65)), "<invalid>");
+        assert_eq!(shown_error_id("token=abc"), "<invalid>");
     }
 
     #[test]

@@ -11,5 +11,5 @@
 mod classify;
 pub mod tables;
 
-pub use classify::{classify, classify_parts, ErrorLabel, Rule, Verdict};
+pub use classify::{classify, classify_parts, shown_error_id, ErrorLabel, Rule, Verdict};
 pub use tables::{Class, RetryPolicy, RowInfo, SimklErrorRow, SimklStatusRow, TmdbRow};

@@ -2,8 +2,10 @@
 //!
 //! Product rules these tables encode (see the README's "Classification rules"):
 //! - Simkl: success is any 2xx/3xx; retryable exactly {429, 500, 502, 503}; everything
-//!   else is deterministic. Known `error` ids refine the message and remedy of their
-//!   status but never change retryability.
+//!   else in Simkl's table is deterministic. Known `error` ids refine the message and
+//!   remedy of their status; one changes retryability: `user_limit_exceeded` (429) is a
+//!   daily quota, never retryable before its reset. Statuses outside Simkl's table are
+//!   judged by [`HTTP`] (504 and Cloudflare's 520–524 retryable).
 //! - TMDB: success exactly codes {1, 12, 13, 40}; retryable exactly codes
 //!   {9, 11, 15, 24, 25, 43, 46}. A response without `status_code` is judged by its
 //!   HTTP status with [`HTTP`].
@@ -157,6 +159,11 @@ pub struct SimklErrorRow {
     pub remedy: &'static str,
     /// Whether the id is in Simkl's own docs (`true`) or only seen in client code.
     pub documented: bool,
+    /// A retry policy of its own, where the id changes what its status means for a
+    /// retry (a daily quota is not a rate limit to back off from).
+    pub retry: Option<RetryPolicy>,
+    /// What to tell an end user, where the status's message does not fit.
+    pub user_message: Option<&'static str>,
 }
 
 /// A row of TMDB's status-code table.
@@ -267,6 +274,17 @@ const fn sid(
         when,
         remedy,
         documented,
+        retry: None,
+        user_message: None,
+    }
+}
+
+impl SimklErrorRow {
+    /// The row with a retry policy and user message of its own.
+    const fn own(mut self, retry: RetryPolicy, user_message: &'static str) -> SimklErrorRow {
+        self.retry = Some(retry);
+        self.user_message = Some(user_message);
+        self
     }
 }
 
@@ -289,7 +307,9 @@ pub static SIMKL_ERRORS: [SimklErrorRow; 18] = [
     sid(409, "already_watched", Conflict, false, "The item is already marked watched.", "Treat as a soft success; don't retry."),
     sid(412, "client_id_failed", ClientIdFailed, true, "The client_id is missing, wrong, suspended or capped.", "Use the client_id from developer settings; check whether the app is suspended or over its cap."),
     sid(429, "rate_limit", RateLimited, false, "Per-client or per-token rate limit hit (10 GET/s, 1 POST/s).", "Back off exponentially, respect Retry-After; never retry a POST right after a 429."),
-    sid(429, "user_limit_exceeded", RateLimited, false, "The user's daily allowance is used up (Free 500 / Pro 1,000 / VIP 10,000 uncached requests, reset at midnight US Eastern).", "Stop calling for this user until the reset; cache responses. Retrying before the reset is wasted."),
+    // A daily quota, not a rate limit: no backoff helps before the reset.
+    sid(429, "user_limit_exceeded", RateLimited, false, "The user's daily allowance is used up (Free 500 / Pro 1,000 / VIP 10,000 uncached requests, reset at midnight US Eastern).", "Stop calling for this user until the reset; cache responses. Retrying before the reset is wasted.")
+        .own(Never, "You've used today's Simkl allowance; it resets at midnight US Eastern."),
     sid(500, "internal", ServerError, false, "Something broke on Simkl's side.", "Retry with exponential backoff; report it if it persists past ~30 s."),
 ];
 
@@ -386,8 +406,9 @@ const fn http(
 }
 
 /// The generic HTTP table, first matching range wins. Retryable exactly
-/// {429, 500, 502, 503, 504}; success exactly 2xx/3xx.
-pub static HTTP: [HttpRow; 18] = [
+/// {429, 500, 502, 503, 504, 520–524} (520–524 are Cloudflare's, in front of both
+/// providers); success exactly 2xx/3xx.
+pub static HTTP: [HttpRow; 21] = [
     http(200, 299, Success, NoRetry, "Success."),
     http(
         300,
@@ -500,6 +521,27 @@ pub static HTTP: [HttpRow; 18] = [
         Timeout,
         Exponential,
         "Gateway timeout: retry with exponential backoff.",
+    ),
+    http(
+        520,
+        520,
+        ServerError,
+        Exponential,
+        "Cloudflare 520: the origin returned an unexpected response; retry with exponential backoff.",
+    ),
+    http(
+        521,
+        521,
+        Unavailable,
+        Exponential,
+        "Cloudflare 521: the origin server is down; retry with exponential backoff.",
+    ),
+    http(
+        522,
+        524,
+        Timeout,
+        Exponential,
+        "Cloudflare 522-524: the origin timed out or is unreachable; retry with exponential backoff.",
     ),
     http(
         500,

@@ -36,6 +36,8 @@ pub struct IngestConfig {
     pub hosts: HostMap,
     /// Lines longer than this are malformed (`--max-line-bytes`).
     pub max_line: usize,
+    /// Replace client ids by a keyed hash (`--redact-clients`).
+    pub redact: Option<crate::redact::Redactor>,
 }
 
 impl Default for IngestConfig {
@@ -44,6 +46,7 @@ impl Default for IngestConfig {
             shape: None,
             hosts: HostMap::default(),
             max_line: crate::frame::DEFAULT_MAX_LINE,
+            redact: None,
         }
     }
 }
@@ -61,6 +64,20 @@ pub struct Decoder {
     /// One slot per built-in shape: records read by it (counted without a map lookup).
     by_kind: [u64; ShapeKind::ALL.len()],
     held: Vec<ParseError>,
+    redact: Option<crate::redact::Redactor>,
+}
+
+/// Hands a record to `sink`, its client id redacted when asked.
+#[inline]
+fn emit(redact: Option<&crate::redact::Redactor>, rec: &Record<'_>, sink: &mut impl RecordSink) {
+    match (redact, rec.client_id.as_deref()) {
+        (Some(r), Some(id)) => {
+            let mut owned = rec.clone();
+            owned.client_id = Some(std::borrow::Cow::Owned(r.name(id)));
+            sink.record(&owned);
+        }
+        _ => sink.record(rec),
+    }
 }
 
 impl Decoder {
@@ -83,6 +100,7 @@ impl Decoder {
             records: BTreeMap::new(),
             by_kind: [0; ShapeKind::ALL.len()],
             held: Vec::new(),
+            redact: cfg.redact.clone(),
         }
     }
 
@@ -124,7 +142,7 @@ impl Decoder {
             match self.shape.parse_one(line, hosts) {
                 Ok(rec) => {
                     self.count_own(1);
-                    sink.record(&rec);
+                    emit(self.redact.as_ref(), &rec, sink);
                 }
                 Err(e) => {
                     if !self.fall_back(number, line, sink) {
@@ -137,10 +155,11 @@ impl Decoder {
         let mut records = 0u64;
         let held = &mut self.held;
         held.clear();
+        let redact = self.redact.as_ref();
         self.shape.parse_line(line, hosts, &mut |r| match r {
             Ok(rec) => {
                 records += 1;
-                sink.record(rec);
+                emit(redact, rec, sink);
             }
             Err(e) => held.push(e.clone()),
         });
@@ -176,12 +195,13 @@ impl Decoder {
             return false;
         };
         let hosts = self.hosts.as_ref();
+        let redact = self.redact.as_ref();
         let mut n = 0u64;
         let mut errs = Vec::new();
         Shape::Builtin(k).parse_line(line, hosts, &mut |r| match r {
             Ok(rec) => {
                 n += 1;
-                sink.record(rec);
+                emit(redact, rec, sink);
             }
             Err(e) => errs.push(e.clone()),
         });
@@ -209,6 +229,7 @@ impl Decoder {
         sink: &mut impl RecordSink,
     ) -> std::io::Result<u64> {
         let hosts = self.hosts.as_ref();
+        let redact = self.redact.as_ref();
         let mut entry = 0u64;
         let mut records = 0u64;
         let read = crate::shape::har::read_stream(reader, hosts, &mut |r| {
@@ -216,7 +237,7 @@ impl Decoder {
             match r {
                 Ok(rec) => {
                     records += 1;
-                    sink.record(rec);
+                    emit(redact, rec, sink);
                 }
                 Err(e) => sink.malformed(entry, e),
             }

@@ -16,6 +16,7 @@ pub mod input;
 pub mod mapping;
 mod raw;
 pub mod record;
+pub mod redact;
 pub mod shape;
 pub mod timestamp;
 mod value;

@@ -75,6 +75,11 @@ pub struct IngestArgs {
     #[arg(long = "provider-host", value_name = "HOST=PROVIDER", value_parser = parse_provider_host, help_heading = "Input")]
     pub provider_host: Vec<(String, Provider)>,
 
+    /// Replace every client id by a stable keyed hash (`client-` + 12 hex digits) in
+    /// every output and metric label; the key is ERRLENS_REDACT_KEY when set.
+    #[arg(long, help_heading = "Input")]
+    pub redact_clients: bool,
+
     /// Lines longer than this are malformed and skipped without being buffered (the one
     /// cap for every input). Bytes, or with a unit: 64KiB, 4MiB.
     #[arg(long, value_name = "BYTES", default_value = "1MiB", value_parser = parse_bytes, help_heading = "Input")]
@@ -342,9 +347,18 @@ pub struct ExplainArgs {
     /// A Simkl HTTP status (412) or error id (client_id_failed), or a TMDB code (25).
     pub code: String,
 
-    /// Output format (table or json).
-    #[arg(short, long, value_enum, default_value_t = Format::Table)]
-    pub format: Format,
+    /// Output format.
+    #[arg(short, long, value_enum, default_value_t = ExplainFormat::Table)]
+    pub format: ExplainFormat,
+}
+
+/// The formats `explain` renders.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ExplainFormat {
+    /// Aligned text for a terminal.
+    Table,
+    /// JSON (schema errlens.explain/v1).
+    Json,
 }
 
 #[derive(Debug, Args)]

@@ -276,9 +276,22 @@ fn oracle(lines: &[Vec<u8>]) -> Expected {
         let (failure, retryable, mismatch) = match (provider, tcode) {
             ("simkl", _) => {
                 let code = o.get("code").and_then(int);
+                // Simkl's retryable statuses; outside its table (504, 520-524) the
+                // generic set decides; a daily quota (`user_limit_exceeded`) is never
+                // retryable before its reset.
+                let in_table = [
+                    200, 201, 204, 302, 400, 401, 403, 404, 409, 412, 429, 500, 502, 503,
+                ]
+                .contains(&status);
+                let retryable = if in_table {
+                    [429, 500, 502, 503].contains(&status)
+                        && !(status == 429 && error.as_deref() == Some("user_limit_exceeded"))
+                } else {
+                    [429, 500, 502, 503, 504, 520, 521, 522, 523, 524].contains(&status)
+                };
                 (
                     !ok_http,
-                    [429, 500, 502, 503].contains(&status),
+                    retryable,
                     logged.is_some() && code.is_some_and(|c| c != status),
                 )
             }
@@ -287,7 +300,11 @@ fn oracle(lines: &[Vec<u8>]) -> Expected {
                 [9, 11, 15, 24, 25, 43, 46].contains(&c),
                 TMDB_HTTP[c as usize - 1] as i64 != status,
             ),
-            _ => (!ok_http, [429, 500, 502, 503, 504].contains(&status), false),
+            _ => (
+                !ok_http,
+                [429, 500, 502, 503, 504, 520, 521, 522, 523, 524].contains(&status),
+                false,
+            ),
         };
         e.failures += u64::from(failure);
         e.hidden += u64::from(failure && status < 400);

@@ -1,16 +1,20 @@
 //! `errlens explain`: one table row, with its user message and remedy.
 
 use super::Outcome;
-use crate::cli::{ExplainArgs, Format, TableProvider};
+use crate::cli::{ExplainArgs, ExplainFormat, TableProvider};
 use crate::output;
 use anyhow::bail;
 use errlens_classify::tables;
 use serde::Serialize;
 use std::fmt::Write;
 
+/// The JSON form's own schema name (not the report's).
+pub const EXPLAIN_SCHEMA: &str = "errlens.explain/v1";
+
 /// One explained row, as printed or serialized.
 #[derive(Debug, Serialize)]
 pub struct Explained {
+    schema: &'static str,
     provider: &'static str,
     /// HTTP status the row applies to.
     status: u16,
@@ -23,6 +27,9 @@ pub struct Explained {
     retry: &'static str,
     user_message: &'static str,
     remedy: &'static str,
+    /// `false` for a status outside the provider's table, judged by the generic HTTP
+    /// table.
+    in_table: bool,
     /// Further error ids known under this status (Simkl).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     known_error_ids: Vec<&'static str>,
@@ -32,7 +39,7 @@ pub struct Explained {
 pub fn run(args: ExplainArgs) -> anyhow::Result<Outcome> {
     let rows = lookup(args.provider, args.code.trim())?;
     let text = match args.format {
-        Format::Json => {
+        ExplainFormat::Json => {
             let mut s = if rows.len() == 1 {
                 serde_json::to_string_pretty(&rows[0])?
             } else {
@@ -41,7 +48,7 @@ pub fn run(args: ExplainArgs) -> anyhow::Result<Outcome> {
             s.push('\n');
             s
         }
-        Format::Table | Format::Markdown | Format::Csv => {
+        ExplainFormat::Table => {
             let mut s = String::new();
             for (i, r) in rows.iter().enumerate() {
                 if i > 0 {
@@ -63,10 +70,20 @@ fn text(s: &mut String, r: &Explained) {
         (None, None) => format!("{} {}", r.provider, r.status),
     };
     let _ = writeln!(s, "{what} — {}", r.name);
+    if !r.in_table {
+        let _ = writeln!(
+            s,
+            "  table:        not in {}'s table: judged by the generic HTTP table",
+            r.provider
+        );
+    }
     let _ = writeln!(s, "  class:        {}", r.class);
     let outcome = if r.failure { "failure" } else { "success" };
     let _ = writeln!(s, "  outcome:      {outcome}");
     let retry = match r.retry {
+        "never" if r.class == "rate_limited" => {
+            "not before the quota resets (a retry before then is wasted)"
+        }
         "never" => "never (deterministic: the same request fails the same way)",
         "backoff" => "yes: back off, respect Retry-After (1, 2, 4, 8, 16 s, then give up)",
         "exponential" => "yes: exponential backoff (1, 2, 4, 8, 16 s, then give up)",
@@ -92,6 +109,8 @@ fn lookup(provider: TableProvider, code: &str) -> anyhow::Result<Vec<Explained>>
                 bail!("TMDB code {n} is not in TMDB's table (codes 1-47); errlens classifies unknown codes by their HTTP status");
             };
             Ok(vec![Explained {
+                schema: EXPLAIN_SCHEMA,
+                in_table: true,
                 provider: "tmdb",
                 status: r.http,
                 error: None,
@@ -108,17 +127,39 @@ fn lookup(provider: TableProvider, code: &str) -> anyhow::Result<Vec<Explained>>
         }
         TableProvider::Simkl => {
             if let Ok(status) = code.parse::<u16>() {
+                if !(100..=599).contains(&status) {
+                    bail!("{status} is not an HTTP status (100-599)");
+                }
                 let Some((_, r)) = tables::simkl_status(status) else {
-                    let known: Vec<String> = tables::SIMKL_STATUS
-                        .iter()
-                        .map(|r| r.status.to_string())
-                        .collect();
-                    bail!(
-                        "Simkl's table has no status {status} (known: {}); errlens classifies it by HTTP status",
-                        known.join(", ")
+                    // Outside Simkl's table: the generic HTTP table's verdict.
+                    let v = errlens_classify::classify_parts(
+                        errlens_parse::Provider::Simkl,
+                        status,
+                        None,
+                        None,
+                        None,
                     );
+                    let (_, row) = tables::http_status(status);
+                    return Ok(vec![Explained {
+                        schema: EXPLAIN_SCHEMA,
+                        provider: "simkl",
+                        status,
+                        error: None,
+                        tmdb_code: None,
+                        name: "not in Simkl's table",
+                        class: v.class.as_str(),
+                        failure: v.failure,
+                        retryable: v.retryable(),
+                        retry: v.retry.as_str(),
+                        user_message: "",
+                        remedy: row.remedy,
+                        in_table: false,
+                        known_error_ids: Vec::new(),
+                    }]);
                 };
                 return Ok(vec![Explained {
+                    schema: EXPLAIN_SCHEMA,
+                    in_table: true,
                     provider: "simkl",
                     status: r.status,
                     error: None,
@@ -143,7 +184,10 @@ fn lookup(provider: TableProvider, code: &str) -> anyhow::Result<Vec<Explained>>
                 .map(|e| {
                     let (_, st) =
                         tables::simkl_status(e.status).expect("ids sit under table statuses");
+                    let retry = e.retry.unwrap_or(st.retry);
                     Explained {
+                        schema: EXPLAIN_SCHEMA,
+                        in_table: true,
                         provider: "simkl",
                         status: e.status,
                         error: Some(e.error),
@@ -151,9 +195,9 @@ fn lookup(provider: TableProvider, code: &str) -> anyhow::Result<Vec<Explained>>
                         name: e.when,
                         class: e.class.as_str(),
                         failure: true,
-                        retryable: st.retry.retryable(),
-                        retry: st.retry.as_str(),
-                        user_message: st.user_message,
+                        retryable: retry.retryable(),
+                        retry: retry.as_str(),
+                        user_message: e.user_message.unwrap_or(st.user_message),
                         remedy: e.remedy,
                         known_error_ids: Vec::new(),
                     }

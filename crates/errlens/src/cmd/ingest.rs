@@ -29,5 +29,8 @@ pub fn config(args: &IngestArgs) -> anyhow::Result<IngestConfig> {
         shape,
         hosts,
         max_line: args.max_line_bytes,
+        redact: args
+            .redact_clients
+            .then(errlens_parse::redact::Redactor::from_env),
     })
 }

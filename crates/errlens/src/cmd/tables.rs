@@ -7,8 +7,12 @@ use crate::render::{csv, TextTable};
 use errlens_classify::tables;
 use serde::Serialize;
 
+/// The JSON form's own schema name (not the report's).
+pub const TABLES_SCHEMA: &str = "errlens.tables/v1";
+
 #[derive(Serialize)]
 struct AllTables {
+    schema: &'static str,
     simkl_status: &'static [tables::SimklStatusRow],
     simkl_errors: &'static [tables::SimklErrorRow],
     tmdb: &'static [tables::TmdbRow],
@@ -20,6 +24,7 @@ pub fn run(args: TablesArgs) -> anyhow::Result<Outcome> {
     let text = match args.format {
         Format::Json => {
             let all = AllTables {
+                schema: TABLES_SCHEMA,
                 simkl_status: if want(TableProvider::Simkl) {
                     &tables::SIMKL_STATUS
                 } else {
@@ -95,7 +100,7 @@ fn simkl_rows() -> Vec<Vec<String>> {
             String::new(),
             e.class.as_str().into(),
             "true".into(),
-            st.retry.as_str().into(),
+            e.retry.unwrap_or(st.retry).as_str().into(),
             e.when.into(),
             e.remedy.into(),
         ]);
@@ -136,8 +141,8 @@ fn flat_table(simkl: bool, tmdb: bool) -> TextTable {
 fn sectioned(simkl: bool, tmdb: bool) -> Vec<TextTable> {
     let mut out = Vec::new();
     if simkl {
-        let mut t = TextTable::new(&["status", "name", "class", "retry", "user message"]);
-        t.title = Some("Simkl: HTTP statuses".into());
+        let mut t = TextTable::new(&["status", "name", "class", "retry", "user message", "remedy"]);
+        t.title = Some("Simkl: HTTP statuses (others: the generic HTTP table)".into());
         for r in &tables::SIMKL_STATUS {
             t.rows.push(vec![
                 r.status.to_string(),
@@ -145,24 +150,37 @@ fn sectioned(simkl: bool, tmdb: bool) -> Vec<TextTable> {
                 r.class.as_str().into(),
                 r.retry.as_str().into(),
                 r.user_message.into(),
+                r.remedy.into(),
             ]);
         }
         out.push(t);
-        let mut t = TextTable::new(&["status", "error", "class", "documented", "when"]);
+        let mut t = TextTable::new(&[
+            "status",
+            "error",
+            "class",
+            "retry",
+            "documented",
+            "when",
+            "remedy",
+        ]);
         t.title = Some("Simkl: known error ids (unknown ids are classified by status)".into());
         for e in &tables::SIMKL_ERRORS {
+            let status_retry = tables::simkl_status(e.status).map(|(_, s)| s.retry);
+            let retry = e.retry.or(status_retry).map_or("", |r| r.as_str());
             t.rows.push(vec![
                 e.status.to_string(),
                 e.error.into(),
                 e.class.as_str().into(),
+                retry.into(),
                 if e.documented { "yes" } else { "client code" }.into(),
                 e.when.into(),
+                e.remedy.into(),
             ]);
         }
         out.push(t);
     }
     if tmdb {
-        let mut t = TextTable::new(&["code", "http", "class", "retry", "message"]);
+        let mut t = TextTable::new(&["code", "http", "class", "retry", "message", "remedy"]);
         t.title = Some("TMDB: status_code (TMDB's own code, not the HTTP status)".into());
         for r in &tables::TMDB {
             t.rows.push(vec![
@@ -171,6 +189,7 @@ fn sectioned(simkl: bool, tmdb: bool) -> Vec<TextTable> {
                 r.class.as_str().into(),
                 r.retry.as_str().into(),
                 r.message.into(),
+                r.remedy.into(),
             ]);
         }
         out.push(t);
