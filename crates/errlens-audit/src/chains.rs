@@ -177,7 +177,8 @@ pub fn step(prev: Option<OpenChain>, ev: Event, window_ms: i64, sink: &mut impl 
     };
     let position = match (ev.attempt, continues) {
         (Some(a), _) => a.max(1),
-        (None, Some(p)) => p.position + 1,
+        // A logged attempt of u32::MAX must not wrap the next position to 0.
+        (None, Some(p)) => p.position.saturating_add(1),
         (None, None) => 1,
     };
     let is_retry = position > 1;
@@ -210,7 +211,9 @@ pub fn step(prev: Option<OpenChain>, ev: Event, window_ms: i64, sink: &mut impl 
     OpenChain {
         last: ev,
         position,
-        retries: continues.map_or(0, |p| p.retries) + u32::from(is_retry),
+        retries: continues
+            .map_or(0, |p| p.retries)
+            .saturating_add(u32::from(is_retry)),
     }
 }
 

@@ -109,6 +109,19 @@ fn simkl_statuses_outside_its_table() {
     }
 }
 
+/// A logged attempt of u32::MAX, then a retry without an attempt: the position
+/// saturates instead of wrapping to 0 (a panic with overflow checks, a lost retry
+/// without), and both retries are counted, over the limit.
+#[test]
+fn attempt_at_u32_max_does_not_overflow() {
+    let r = report(&[
+        line(0.0, "GET", SIMKL, 500, json!({"attempt": u32::MAX})),
+        line(2.0, "GET", SIMKL, 500, json!({})),
+    ]);
+    let c = &r.retries.counts;
+    assert_eq!((c.total, c.over_limit, c.unlinked), (2, 2, 1));
+}
+
 #[test]
 fn wasted_after_simkl_412() {
     let r = report(&[

@@ -56,6 +56,9 @@ pub struct FollowConfig {
     pub from_start: bool,
     /// Poll interval.
     pub poll: Duration,
+    /// Follow symbolic links that a glob matches (off: a glob never leads out of its
+    /// directory through a link; an exact path given as a link is always followed).
+    pub follow_symlinks: bool,
 }
 
 /// (device, inode).
@@ -312,6 +315,8 @@ pub struct Follower {
     saved: State,
     started: bool,
     buf: Vec<u8>,
+    /// Patterns that matched no file at the last poll.
+    missing: Vec<String>,
 }
 
 impl Follower {
@@ -340,6 +345,7 @@ impl Follower {
             saved,
             started: false,
             buf: Vec::new(),
+            missing: Vec::new(),
         })
     }
 
@@ -348,20 +354,41 @@ impl Follower {
         self.readers.len()
     }
 
-    fn expand(&self) -> Vec<PathBuf> {
+    /// Paths and patterns that matched no regular file at the last poll.
+    pub fn missing(&self) -> &[String] {
+        &self.missing
+    }
+
+    /// The files the patterns name now, and the patterns that name none.
+    fn expand(&self) -> (Vec<PathBuf>, Vec<String>) {
         let mut out = Vec::new();
+        let mut missing = Vec::new();
         for pat in &self.cfg.patterns {
+            let before = out.len();
             if pat.contains(['*', '?', '[']) {
                 if let Ok(paths) = glob::glob(pat) {
-                    out.extend(paths.flatten());
+                    let links = self.cfg.follow_symlinks;
+                    out.extend(paths.flatten().filter(|p| {
+                        let link = std::fs::symlink_metadata(p).is_ok_and(|m| m.is_symlink());
+                        p.is_file() && (links || !link)
+                    }));
                 }
-            } else {
+            } else if Path::new(pat).is_file() {
+                out.push(PathBuf::from(pat));
+            }
+            if out.len() == before {
+                missing.push(pat.clone());
+            }
+        }
+        // An exact path that disappears is still looked at (deleted, renamed away).
+        for pat in &self.cfg.patterns {
+            if !pat.contains(['*', '?', '[']) {
                 out.push(PathBuf::from(pat));
             }
         }
         out.sort();
         out.dedup();
-        out
+        (out, missing)
     }
 
     fn known_offset(&self, id: FileId, fp: Option<u64>) -> Option<u64> {
@@ -437,7 +464,14 @@ impl Follower {
         };
 
         let mut seen: HashSet<FileId> = HashSet::new();
-        for path in self.expand() {
+        let (paths, missing) = self.expand();
+        for pat in &missing {
+            if !self.missing.contains(pat) {
+                eprintln!("errlens: --follow {pat}: no such file (yet): waiting for it");
+            }
+        }
+        self.missing = missing;
+        for path in paths {
             let meta = match std::fs::metadata(&path) {
                 Ok(m) if m.is_file() => m,
                 _ => {
@@ -522,6 +556,12 @@ impl Follower {
             .metrics()
             .files_followed
             .set(self.readers.len() as i64);
+        pipeline
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .metrics()
+            .follow_targets_missing
+            .set(self.missing.len() as i64);
         self.checkpoint()
     }
 

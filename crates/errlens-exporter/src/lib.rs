@@ -44,6 +44,8 @@ pub struct ServeConfig {
     pub max_body: usize,
     /// Pipeline settings.
     pub pipeline: PipelineConfig,
+    /// `/ready` answers 503 until at least one followed file exists (when following).
+    pub ready_needs_files: bool,
     /// Latency histogram buckets, seconds.
     pub buckets: Vec<f64>,
 }
@@ -114,6 +116,7 @@ pub fn run(
 
     let follow_thread = {
         let (pipeline, stop, ready) = (pipeline.clone(), stop.clone(), ready.clone());
+        let needs_files = cfg.ready_needs_files;
         let poll = cfg.follow.poll;
         let follows = !cfg.follow.patterns.is_empty();
         std::thread::Builder::new()
@@ -126,7 +129,10 @@ pub fn run(
                             eprintln!("errlens: following: {e}");
                         }
                     }
-                    ready.store(true, Ordering::Release);
+                    // Ready once the inputs started: with --follow, once a file is
+                    // followed (a missing target is not "ready", see --ready-without-files).
+                    let files = !follows || !needs_files || follower.open_files() > 0;
+                    ready.store(files, Ordering::Release);
                     // One last poll after the stop signal: what was written is counted.
                     if stopping {
                         break;

@@ -58,6 +58,8 @@ pub struct Metrics {
     pub file_rotations: IntCounter,
     /// Files currently followed.
     pub files_followed: IntGauge,
+    /// `--follow` paths and patterns that name no file.
+    pub follow_targets_missing: IntGauge,
     /// Time of the newest record, Unix seconds.
     pub last_record_timestamp: Gauge,
     /// Build information (always 1).
@@ -98,6 +100,11 @@ impl Metrics {
         r.register(Box::new(file_rotations.clone()))?;
         let files_followed = IntGauge::new("errlens_files_followed", "Files currently followed.")?;
         r.register(Box::new(files_followed.clone()))?;
+        let follow_targets_missing = IntGauge::new(
+            "errlens_follow_targets_missing",
+            "--follow paths and patterns that match no file at the last poll.",
+        )?;
+        r.register(Box::new(follow_targets_missing.clone()))?;
         let last_record_timestamp = Gauge::new(
             "errlens_last_record_timestamp_seconds",
             "Timestamp of the newest record read, Unix seconds (0 before the first).",
@@ -132,6 +139,7 @@ impl Metrics {
             bytes_read,
             file_rotations,
             files_followed,
+            follow_targets_missing,
             last_record_timestamp,
             build_info,
         };
@@ -224,6 +232,21 @@ pub fn code_label(status: u16) -> &'static str {
     }
 }
 
+/// The longest label value (client id, endpoint) the exporter keeps, in bytes.
+pub const MAX_LABEL_BYTES: usize = 128;
+
+/// `name` cut to at most [`MAX_LABEL_BYTES`] bytes, at a character boundary.
+pub fn truncate_label(name: &str) -> &str {
+    if name.len() <= MAX_LABEL_BYTES {
+        return name;
+    }
+    let mut end = MAX_LABEL_BYTES;
+    while !name.is_char_boundary(end) {
+        end -= 1;
+    }
+    &name[..end]
+}
+
 /// Admits label values (clients, endpoints) up to a bound; everything else is `other`.
 ///
 /// Admission is by volume: names are tracked (at most `track` of them) and a name is
@@ -257,8 +280,10 @@ impl Admission {
     }
 
     /// Counts one event for `name` and returns its label: the name if admitted, else
-    /// `other`.
+    /// `other`. Names are cut to [`MAX_LABEL_BYTES`] first (at a character boundary),
+    /// so neither the tracked names nor a label value grows with the input.
     pub fn label<'a>(&mut self, name: &'a str) -> &'a str {
+        let name = truncate_label(name);
         if self.admitted.contains_key(name) {
             return name;
         }
@@ -315,6 +340,16 @@ pub fn series_bound(k: usize, e: usize, buckets: usize) -> usize {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn labels_are_cut_to_a_bounded_length() {
+        let long = "é".repeat(200);
+        let cut = truncate_label(&long);
+        assert!(cut.len() <= MAX_LABEL_BYTES && cut.len() >= MAX_LABEL_BYTES - 1);
+        let mut a = Admission::new(2, 10);
+        assert_eq!(a.label(&"x".repeat(1 << 20)).len(), MAX_LABEL_BYTES);
+        assert_eq!(a.label("short"), "short");
+    }
 
     #[test]
     fn admission_is_bounded_and_sticky() {

@@ -3,7 +3,7 @@
 use crate::pipeline::Pipeline;
 use axum::body::Bytes;
 use axum::extract::{DefaultBodyLimit, State};
-use axum::http::{header, StatusCode};
+use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::Router;
@@ -23,8 +23,12 @@ pub struct AppState {
     pub ready: Arc<AtomicBool>,
 }
 
-/// The router with every endpoint; `/ingest` bodies are limited to `max_body` bytes.
+/// The router with every endpoint; `/ingest` bodies are limited to `max_body` bytes,
+/// before and after decompression.
 pub fn router(state: AppState, max_body: usize) -> Router {
+    let ingest = move |s: State<AppState>, headers: HeaderMap, body: Bytes| {
+        ingest(s, headers, body, max_body)
+    };
     Router::new()
         .route("/metrics", get(metrics))
         .route("/healthz", get(|| async { "ok\n" }))
@@ -78,7 +82,16 @@ struct IngestError {
 /// records, or a HAR document. Every line is counted; if any is
 /// malformed the reply is 400 with the counts (the good lines are still counted). An
 /// oversized body is refused whole with 413 by the body limit.
-async fn ingest(State(s): State<AppState>, body: Bytes) -> Response {
+async fn ingest(
+    State(s): State<AppState>,
+    headers: HeaderMap,
+    body: Bytes,
+    max_body: usize,
+) -> Response {
+    let body = match decode(&headers, body, max_body) {
+        Ok(b) => b,
+        Err(refusal) => return refusal.into_response(),
+    };
     let pipeline = s.pipeline.clone();
     let outcome = tokio::task::spawn_blocking(move || {
         pipeline
@@ -106,4 +119,43 @@ async fn ingest(State(s): State<AppState>, body: Bytes) -> Response {
         StatusCode::OK
     };
     (status, axum::Json(reply)).into_response()
+}
+
+/// The body as sent, or decompressed by its `Content-Encoding` (gzip, zstd) up to
+/// `max_body` bytes: a larger result is refused with 413, an encoding errlens does not
+/// read with 415, a corrupt body with 400.
+fn decode(
+    headers: &HeaderMap,
+    body: Bytes,
+    max_body: usize,
+) -> Result<Bytes, (StatusCode, String)> {
+    use std::io::Read;
+    let encoding = headers
+        .get(header::CONTENT_ENCODING)
+        .and_then(|v| v.to_str().ok())
+        .map(|v| v.trim().to_ascii_lowercase());
+    let reader: Box<dyn Read + '_> = match encoding.as_deref() {
+        None | Some("" | "identity") => return Ok(body),
+        Some("gzip" | "x-gzip") => Box::new(flate2::read::MultiGzDecoder::new(&body[..])),
+        Some("zstd") => match zstd::stream::read::Decoder::new(&body[..]) {
+            Ok(d) => Box::new(d),
+            Err(e) => return Err((StatusCode::BAD_REQUEST, format!("zstd body: {e}\n"))),
+        },
+        Some(other) => {
+            return Err((
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                format!("Content-Encoding {other:?} is not read: send identity, gzip or zstd\n"),
+            ))
+        }
+    };
+    let mut out = Vec::new();
+    // One byte past the limit tells "too large" from "exactly the limit".
+    match reader.take(max_body as u64 + 1).read_to_end(&mut out) {
+        Ok(_) if out.len() > max_body => Err((
+            StatusCode::PAYLOAD_TOO_LARGE,
+            format!("the decompressed body is larger than {max_body} bytes\n"),
+        )),
+        Ok(_) => Ok(Bytes::from(out)),
+        Err(e) => Err((StatusCode::BAD_REQUEST, format!("compressed body: {e}\n"))),
+    }
 }

