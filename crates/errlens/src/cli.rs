@@ -86,6 +86,11 @@ pub struct IngestArgs {
     pub max_line_bytes: usize,
 }
 
+/// Parses a `--fail-on` gate.
+fn parse_gate(s: &str) -> Result<errlens_audit::gate::Gate, String> {
+    errlens_audit::gate::Gate::parse(s).map_err(|e| e.to_string())
+}
+
 /// Parses a shape name.
 fn parse_shape(s: &str) -> Result<ShapeKind, String> {
     ShapeKind::from_name(s).ok_or_else(|| {
@@ -289,6 +294,13 @@ pub struct ReportArgs {
     #[arg(long, value_name = "N", default_value_t = 10)]
     pub top: usize,
 
+    /// Fail (exit 1) when a gate holds, e.g. 'failures.share > 0.05',
+    /// 'retries.wasted > 0', 'provider.tmdb.failures.share > 10%',
+    /// 'latency_ms.simkl.p99 > 800' (repeatable). The report is written all the same;
+    /// stderr names the gates that tripped and their values.
+    #[arg(long = "fail-on", value_name = "EXPR", value_parser = parse_gate)]
+    pub fail_on: Vec<errlens_audit::gate::Gate>,
+
     /// Worker threads (default: all cores). Plain files are read in parallel parts;
     /// standard input and gzip are cut into batches as they stream in. Results are
     /// identical whatever the number; 1 uses the least memory.
@@ -325,6 +337,13 @@ pub struct MergeArgs {
     /// Summary files written by `errlens report --emit-summary`.
     #[arg(value_name = "SUMMARIES", required = true)]
     pub summaries: Vec<PathBuf>,
+
+    /// Fail (exit 1) when a gate holds, e.g. 'failures.share > 0.05',
+    /// 'retries.wasted > 0', 'provider.tmdb.failures.share > 10%',
+    /// 'latency_ms.simkl.p99 > 800' (repeatable). The report is written all the same;
+    /// stderr names the gates that tripped and their values.
+    #[arg(long = "fail-on", value_name = "EXPR", value_parser = parse_gate)]
+    pub fail_on: Vec<errlens_audit::gate::Gate>,
 
     /// Output format.
     #[arg(short, long, value_enum, default_value_t = Format::Table)]

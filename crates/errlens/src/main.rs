@@ -2,8 +2,9 @@
 //!
 //! Everything that decides *what* a log means lives in the library crates; this binary
 //! only wires inputs to an audit and renders the result. Exit codes are decided in
-//! [`run`] alone: 0 success, 2 for usage errors and inputs that could not be read, 3
-//! when an input had lines but not one of them was understood. A closed pipe
+//! [`run`] alone: 0 success, 1 when a `--fail-on` gate tripped, 2 for usage errors and
+//! inputs that could not be read, 3 when an input had lines but not one of them was
+//! understood (2 and 3 take precedence over 1). A closed pipe
 //! (`errlens report … | head`) is not an error.
 
 mod cli;
@@ -42,5 +43,6 @@ fn run() -> anyhow::Result<ExitCode> {
         cmd::Outcome::Ok => ExitCode::SUCCESS,
         cmd::Outcome::InputErrors => ExitCode::from(2),
         cmd::Outcome::NothingUnderstood => ExitCode::from(3),
+        cmd::Outcome::GatesTripped => ExitCode::from(1),
     })
 }

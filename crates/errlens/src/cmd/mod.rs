@@ -18,4 +18,6 @@ pub enum Outcome {
     /// The report was rendered, but an input had lines and not one record was
     /// understood in them.
     NothingUnderstood,
+    /// The report was rendered, and a `--fail-on` gate tripped.
+    GatesTripped,
 }

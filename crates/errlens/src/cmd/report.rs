@@ -55,15 +55,31 @@ pub fn run(args: ReportArgs) -> anyhow::Result<Outcome> {
             .with_context(|| format!("cannot write summary {}", path.display()))?;
     }
     let opts = ReportOptions { top: args.top };
-    emit(&summary, opts, args.format, args.output.as_deref())?;
+    let report = emit(&summary, opts, args.format, args.output.as_deref())?;
     let not_understood = explain_empty_inputs(&summary, ingest.shape.as_ref());
+    let tripped = gates(&report, &args.fail_on)?;
     Ok(if failed {
         Outcome::InputErrors
     } else if not_understood {
         Outcome::NothingUnderstood
+    } else if tripped {
+        Outcome::GatesTripped
     } else {
         Outcome::Ok
     })
+}
+
+/// Checks the `--fail-on` gates, naming on stderr those that tripped. Whether any did.
+fn gates(report: &Report, gates: &[errlens_audit::gate::Gate]) -> anyhow::Result<bool> {
+    if gates.is_empty() {
+        return Ok(false);
+    }
+    let figures = errlens_audit::gate::figures(report);
+    let tripped = errlens_audit::gate::check(gates, &figures)?;
+    for t in &tripped {
+        eprintln!("errlens: gate tripped: {t}");
+    }
+    Ok(!tripped.is_empty())
 }
 
 /// Says on stderr, for every input with lines of which none was a record, what its
@@ -235,16 +251,21 @@ pub fn merge(args: MergeArgs) -> anyhow::Result<Outcome> {
     }
     let summary = merged.expect("clap requires at least one summary");
     let opts = ReportOptions { top: args.top };
-    emit(&summary, opts, args.format, args.output.as_deref())?;
-    Ok(Outcome::Ok)
+    let report = emit(&summary, opts, args.format, args.output.as_deref())?;
+    Ok(if gates(&report, &args.fail_on)? {
+        Outcome::GatesTripped
+    } else {
+        Outcome::Ok
+    })
 }
 
+/// Renders the report of `summary` and writes it; returns the report.
 fn emit(
     summary: &Summary,
     opts: ReportOptions,
     format: Format,
     out: Option<&Path>,
-) -> anyhow::Result<()> {
+) -> anyhow::Result<Report> {
     let report = Report::from_summary(summary, opts);
     let text = match format {
         Format::Table => render::table::report(&report),
@@ -256,5 +277,6 @@ fn emit(
         Format::Csv => render::csv::report(&report),
         Format::Markdown => render::markdown::report(&report),
     };
-    output::write_all(out, &text)
+    output::write_all(out, &text)?;
+    Ok(report)
 }
