@@ -28,6 +28,9 @@ pub struct AuditConfig {
     pub malformed_sample: usize,
     /// How inputs are read: shape (forced or detected), provider hosts, line cap.
     pub ingest: std::sync::Arc<IngestConfig>,
+    /// Which records to keep (`--since`, `--status`, …); the rest are counted as
+    /// filtered.
+    pub filter: Option<std::sync::Arc<crate::filter::Filter>>,
     /// Without an `attempt` field, a request of the same key this soon after a failed
     /// one is a retry (milliseconds).
     pub retry_window_ms: i64,
@@ -44,6 +47,7 @@ impl Default for AuditConfig {
         AuditConfig {
             malformed_sample: 10,
             ingest: std::sync::Arc::new(IngestConfig::default()),
+            filter: None,
             retry_window_ms: 60_000,
             mergeable_chains: false,
             progress: None,
@@ -105,6 +109,12 @@ struct AuditSink<'a> {
 impl RecordSink for AuditSink<'_> {
     #[inline]
     fn record(&mut self, rec: &Record<'_>) {
+        if let Some(f) = &self.auditor.config.filter {
+            if !f.keeps(rec) {
+                self.auditor.summary.filtered += 1;
+                return;
+            }
+        }
         self.cursor.stats.records += 1;
         let verdict = classify(rec);
         self.auditor.observe(rec, &verdict);
@@ -216,6 +226,11 @@ impl Auditor {
     pub fn new(config: AuditConfig) -> Self {
         let summary = Summary {
             malformed_sample_cap: config.malformed_sample,
+            filter: config
+                .filter
+                .as_ref()
+                .map(|f| f.describe())
+                .unwrap_or_default(),
             ..Summary::default()
         };
         Auditor {

@@ -13,6 +13,7 @@
 mod auditor;
 pub mod chains;
 pub mod endpoint;
+pub mod filter;
 pub mod gate;
 mod intern;
 pub mod latency;

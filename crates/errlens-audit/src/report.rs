@@ -50,6 +50,16 @@ fn yes() -> bool {
     true
 }
 
+/// Records left out by `--since`, `--until`, `--provider`, `--client`, `--endpoint`,
+/// `--status`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Filtered {
+    /// Records left out (not in any other count of the report).
+    pub records: u64,
+    /// What was kept, filter by filter (`status 4xx`, `provider tmdb`).
+    pub by: Vec<String>,
+}
+
 /// The report contract, `errlens.report/v1`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Report {
@@ -61,6 +71,10 @@ pub struct Report {
     pub malformed: u64,
     /// White-space-only lines.
     pub blank: u64,
+    /// Records the report's filters left out, and the filters (absent without
+    /// filters).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub filtered: Option<Filtered>,
     /// Records classified as failures.
     pub failures: u64,
     /// Failures logged under an HTTP status below 400.
@@ -270,6 +284,10 @@ impl Report {
             records: s.records,
             malformed: s.malformed,
             blank: s.blank,
+            filtered: (!s.filter.is_empty()).then(|| Filtered {
+                records: s.filtered,
+                by: s.filter.clone(),
+            }),
             failures: s.failures,
             hidden_failures: s.hidden_failures,
             status_mismatches: s.status_mismatches,

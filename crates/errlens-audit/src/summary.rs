@@ -188,6 +188,12 @@ pub struct Summary {
     pub malformed: u64,
     /// White-space-only lines.
     pub blank: u64,
+    /// Records left out by the report's filters (`--since`, `--status`, …).
+    #[serde(default)]
+    pub filtered: u64,
+    /// The filters, described (empty when none).
+    #[serde(default)]
+    pub filter: Vec<String>,
     /// Records classified as failures.
     pub failures: u64,
     /// Failures logged under an HTTP status below 400.
@@ -235,6 +241,8 @@ impl Default for Summary {
             records: 0,
             malformed: 0,
             blank: 0,
+            filtered: 0,
+            filter: Vec::new(),
             failures: 0,
             hidden_failures: 0,
             status_mismatches: 0,
@@ -285,6 +293,12 @@ impl Summary {
         self.records += other.records;
         self.malformed += other.malformed;
         self.blank += other.blank;
+        self.filtered += other.filtered;
+        for f in &other.filter {
+            if !self.filter.contains(f) {
+                self.filter.push(f.clone());
+            }
+        }
         self.failures += other.failures;
         self.hidden_failures += other.hidden_failures;
         self.status_mismatches += other.status_mismatches;

@@ -198,8 +198,16 @@ mod no_panic {
         let _ = errlens_parse::front::hint(line, Some(&Shape::Builtin(ShapeKind::Otlp)));
     }
 
+    /// Cases per property: 3000 in the suite; `ERRLENS_FUZZ_CASES` for a long run.
+    fn cases() -> u32 {
+        std::env::var("ERRLENS_FUZZ_CASES")
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(3000)
+    }
+
     proptest! {
-        #![proptest_config(ProptestConfig { cases: 3000, ..ProptestConfig::default() })]
+        #![proptest_config(ProptestConfig { cases: cases(), ..ProptestConfig::default() })]
         #[test]
         fn mutated_example_lines(
             pick in 0usize..80,

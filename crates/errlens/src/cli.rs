@@ -51,6 +51,66 @@ pub enum Command {
     Gen(GenArgs),
 }
 
+/// Which records a report keeps; the rest are counted as filtered out.
+#[derive(Debug, Clone, Args)]
+pub struct FilterArgs {
+    /// Keep records at or after this time: RFC 3339 (2026-11-20T10:00:00Z) or a
+    /// duration ago (2h, 30m, 7d). Records without a time are left out.
+    #[arg(long, value_name = "TIME", value_parser = crate::duration::parse_time_ms, help_heading = "Filters")]
+    pub since: Option<i64>,
+
+    /// Keep records before this time (as --since).
+    #[arg(long, value_name = "TIME", value_parser = crate::duration::parse_time_ms, help_heading = "Filters")]
+    pub until: Option<i64>,
+
+    /// Keep this provider's records: simkl, tmdb, unknown (repeatable).
+    #[arg(long = "provider", value_name = "NAME", value_parser = parse_provider_name, help_heading = "Filters")]
+    pub providers: Vec<String>,
+
+    /// Keep this client id's records (repeatable; "" for records without one).
+    #[arg(long = "client", value_name = "ID", help_heading = "Filters")]
+    pub clients: Vec<String>,
+
+    /// Keep records whose templated endpoint matches this glob, e.g. '/3/movie/*'
+    /// (repeatable).
+    #[arg(long = "endpoint", value_name = "GLOB", value_parser = parse_glob, help_heading = "Filters")]
+    pub endpoints: Vec<glob::Pattern>,
+
+    /// Keep records with this status: 429, or a class such as 4xx (repeatable).
+    #[arg(long = "status", value_name = "STATUS", value_parser = parse_status_filter, help_heading = "Filters")]
+    pub statuses: Vec<errlens_audit::filter::StatusFilter>,
+}
+
+impl FilterArgs {
+    /// The filter, when any was given.
+    pub fn filter(&self) -> Option<errlens_audit::filter::Filter> {
+        let f = errlens_audit::filter::Filter {
+            since_ms: self.since,
+            until_ms: self.until,
+            providers: self.providers.clone(),
+            clients: self.clients.clone(),
+            endpoints: self.endpoints.clone(),
+            statuses: self.statuses.clone(),
+        };
+        (!f.is_empty()).then_some(f)
+    }
+}
+
+fn parse_provider_name(s: &str) -> Result<String, String> {
+    Provider::from_name(s.trim())
+        .map(|p| p.as_str().to_owned())
+        .ok_or_else(|| format!("{s:?}: providers are simkl, tmdb and unknown"))
+}
+
+fn parse_glob(s: &str) -> Result<glob::Pattern, String> {
+    glob::Pattern::new(s).map_err(|e| format!("{s:?} is not a glob: {e}"))
+}
+
+fn parse_status_filter(s: &str) -> Result<errlens_audit::filter::StatusFilter, String> {
+    errlens_audit::filter::StatusFilter::parse(s)
+        .ok_or_else(|| format!("{s:?}: a status (429) or a class (4xx)"))
+}
+
 /// How inputs are read: shared by `report` and `serve`.
 #[derive(Debug, Clone, Args)]
 pub struct IngestArgs {
@@ -260,6 +320,9 @@ pub struct ReportArgs {
     #[command(flatten)]
     pub ingest: IngestArgs,
 
+    #[command(flatten)]
+    pub filter: FilterArgs,
+
     /// Request logs in any shape errlens reads (detected per input; gzip and zstd are
     /// decompressed); `-` reads standard input, which is also the default when it is not
     /// a terminal.
@@ -308,28 +371,9 @@ pub struct ReportArgs {
     pub threads: Option<usize>,
 }
 
-/// Parses `90`, `90s`, `500ms`, `2m` or `1h` to milliseconds.
+/// Parses `90`, `90s`, `500ms`, `2m` or `1h` to milliseconds (1 ms to 24 h).
 pub fn parse_duration_ms(s: &str) -> Result<i64, String> {
-    let s = s.trim();
-    let split = s
-        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
-        .unwrap_or(s.len());
-    let (num, unit) = s.split_at(split);
-    let n: f64 = num
-        .parse()
-        .map_err(|_| format!("{s:?} is not a duration (try 60s, 500ms, 2m)"))?;
-    let scale = match unit.trim() {
-        "" | "s" => 1_000.0,
-        "ms" => 1.0,
-        "m" | "min" => 60_000.0,
-        "h" => 3_600_000.0,
-        u => return Err(format!("unknown unit {u:?} (use ms, s, m or h)")),
-    };
-    let ms = n * scale;
-    if !(1.0..=86_400_000.0).contains(&ms) {
-        return Err("the window must be between 1ms and 24h".to_owned());
-    }
-    Ok(ms.round() as i64)
+    crate::duration::parse_window_ms(s)
 }
 
 #[derive(Debug, Args)]

@@ -9,6 +9,7 @@
 
 mod cli;
 mod cmd;
+mod duration;
 mod output;
 mod render;
 

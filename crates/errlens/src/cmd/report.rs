@@ -28,12 +28,14 @@ pub fn run(args: ReportArgs) -> anyhow::Result<Outcome> {
         .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
         .max(1);
     let ingest = Arc::new(super::ingest::config(&args.ingest)?);
+    let filter = args.filter.filter().map(Arc::new);
     let mut failed = false;
     let mut summary: Option<Summary> = None;
     let progress = Progress::start(&files);
     for (i, file) in files.iter().enumerate() {
         let config = AuditConfig {
             ingest: ingest.clone(),
+            filter: filter.clone(),
             malformed_sample: args.malformed_sample,
             retry_window_ms: args.retry_window,
             // Inputs after the first continue it: chains across them are resolved when

@@ -124,7 +124,7 @@ pub fn totals(r: &Report) -> Vec<String> {
     } else {
         format!(" ({})", shapes.join(", "))
     };
-    vec![
+    let mut out = vec![
         format!(
             "{} lines from {} input{}{shapes}: {} records, {} malformed, {} blank",
             thousands(lines),
@@ -141,7 +141,15 @@ pub fn totals(r: &Report) -> Vec<String> {
             thousands(r.hidden_failures),
             thousands(r.status_mismatches)
         ),
-    ]
+    ];
+    if let Some(f) = &r.filtered {
+        out.push(format!(
+            "filtered out {} records (kept: {})",
+            thousands(f.records),
+            f.by.join(", ")
+        ));
+    }
+    out
 }
 
 /// The report as aligned terminal text.
