@@ -216,6 +216,7 @@ pub fn check(gates: &[Gate], figures: &BTreeMap<String, f64>) -> Result<Vec<Trip
 /// Paths of things a report may simply not have (a provider without traffic, a status
 /// never seen, a provider without latencies): they read 0.
 fn absent_reads_zero(path: &str) -> bool {
+    let path = path.strip_prefix("delta.").unwrap_or(path);
     let parts: Vec<&str> = path.split('.').collect();
     match parts.as_slice() {
         ["provider", _, rest @ ..] => matches!(
@@ -241,6 +242,10 @@ fn absent_reads_zero(path: &str) -> bool {
 fn valid_paths(figures: &BTreeMap<String, f64>) -> String {
     let mut out: Vec<String> = Vec::new();
     for k in figures.keys() {
+        let (prefix, k) = match k.strip_prefix("delta.") {
+            Some(rest) => ("delta.", rest),
+            None => ("", k.as_str()),
+        };
         let parts: Vec<&str> = k.split('.').collect();
         let folded = match parts.as_slice() {
             ["provider", _, rest @ ..] => format!("provider.NAME.{}", rest.join(".")),
@@ -249,8 +254,9 @@ fn valid_paths(figures: &BTreeMap<String, f64>) -> String {
             ["latency_ms", _, q] => format!("latency_ms.NAME.{q}"),
             ["retries", "by_provider", _, j] => format!("retries.by_provider.NAME.{j}"),
             ["malformed_by_reason", _] => "malformed_by_reason.REASON".to_owned(),
-            _ => k.clone(),
+            _ => k.to_owned(),
         };
+        let folded = format!("{prefix}{folded}");
         if !out.contains(&folded) {
             out.push(folded);
         }

@@ -12,6 +12,7 @@
 
 mod auditor;
 pub mod chains;
+pub mod diff;
 pub mod endpoint;
 pub mod filter;
 pub mod gate;

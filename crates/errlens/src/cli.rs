@@ -26,6 +26,12 @@ pub enum Command {
     Report(ReportArgs),
     /// Combine summaries written by `report --emit-summary` into one report.
     Merge(MergeArgs),
+    /// What changed between two reports (JSON reports or summaries).
+    #[command(after_help = "Examples:\n  \
+        errlens diff yesterday.json today.json\n  \
+        errlens diff -f markdown main.json pr.json > comment.md\n  \
+        errlens diff old.json new.json --fail-on 'delta.failures.share > 0.01'")]
+    Diff(DiffArgs),
     /// Explain one Simkl status or error id, or one TMDB code.
     Explain(ExplainArgs),
     /// Print the Simkl and TMDB classification tables.
@@ -49,6 +55,39 @@ pub enum Command {
     /// Write a synthetic request log (for benchmarks and tests).
     #[command(hide = true)]
     Gen(GenArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct DiffArgs {
+    /// The earlier report (`report --format json` output) or summary (`--emit-summary`).
+    pub old: PathBuf,
+    /// The later report or summary.
+    pub new: PathBuf,
+    /// Output format.
+    #[arg(short, long, value_enum, default_value_t = DiffFormat::Table)]
+    pub format: DiffFormat,
+    /// Write the diff to FILE instead of standard output.
+    #[arg(short, long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    /// What counts as a change: a share moving more than this (absolute), another
+    /// figure moving more than this fraction of its old value.
+    #[arg(long, value_name = "X", default_value_t = 0.005)]
+    pub tolerance: f64,
+    /// Fail (exit 1) when a gate holds; `delta.PATH` is the change of a figure (new
+    /// minus old), e.g. 'delta.failures.share > 0.01'; plain paths read the new report.
+    #[arg(long = "fail-on", value_name = "EXPR", value_parser = parse_gate)]
+    pub fail_on: Vec<errlens_audit::gate::Gate>,
+}
+
+/// The formats `diff` renders.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum DiffFormat {
+    /// Aligned text for a terminal.
+    Table,
+    /// JSON (schema errlens.diff/v1).
+    Json,
+    /// GitHub-flavoured Markdown, for a pull-request comment.
+    Markdown,
 }
 
 /// Which records a report keeps; the rest are counted as filtered out.

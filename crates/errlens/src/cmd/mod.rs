@@ -1,5 +1,6 @@
 //! The subcommands. Each returns an [`Outcome`]; `main` maps it to an exit code.
 
+pub mod diff;
 pub mod explain;
 pub mod gen;
 pub mod ingest;

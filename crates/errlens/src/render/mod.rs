@@ -3,6 +3,7 @@
 //! All three share [`TextTable`], so a section looks the same in every format.
 
 pub mod csv;
+pub mod diff;
 pub mod markdown;
 pub mod table;
 

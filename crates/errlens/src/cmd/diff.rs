@@ -1,0 +1,60 @@
+//! `errlens diff OLD NEW`: what changed between two reports (JSON reports or
+//! summaries), for people (table, markdown for a PR comment) and machines (JSON), with
+//! `--fail-on` on the deltas.
+
+use super::Outcome;
+use crate::cli::{DiffArgs, DiffFormat};
+use crate::{output, render};
+use anyhow::{bail, Context};
+use errlens_audit::diff::diff;
+use errlens_audit::{Report, ReportOptions, Summary};
+use std::path::Path;
+
+/// Reads a report (`errlens report --format json`) or a summary (`--emit-summary`).
+fn load(path: &Path) -> anyhow::Result<Report> {
+    let bytes = std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
+    let v: serde_json::Value =
+        serde_json::from_slice(&bytes).with_context(|| format!("{}: not JSON", path.display()))?;
+    match v.get("schema").and_then(|s| s.as_str()) {
+        Some(errlens_audit::SCHEMA) => serde_json::from_value(v)
+            .with_context(|| format!("{}: not a readable errlens report", path.display())),
+        Some(errlens_audit::SUMMARY_SCHEMA) => {
+            let s = Summary::from_json(&bytes).with_context(|| format!("{}", path.display()))?;
+            Ok(Report::from_summary(&s, ReportOptions::default()))
+        }
+        other => bail!(
+            "{}: not an errlens report or summary (schema {:?}; write one with `errlens report --format json` or `--emit-summary`)",
+            path.display(),
+            other.unwrap_or("missing")
+        ),
+    }
+}
+
+/// Runs `errlens diff`.
+pub fn run(args: DiffArgs) -> anyhow::Result<Outcome> {
+    let old = load(&args.old)?;
+    let new = load(&args.new)?;
+    let d = diff(&old, &new, args.tolerance);
+    let text = match args.format {
+        DiffFormat::Json => {
+            let mut s = serde_json::to_string_pretty(&d)?;
+            s.push('\n');
+            s
+        }
+        DiffFormat::Table => render::diff::table(&d, &args.old, &args.new),
+        DiffFormat::Markdown => render::diff::markdown(&d, &args.old, &args.new),
+    };
+    output::write_all(args.output.as_deref(), &text)?;
+    if args.fail_on.is_empty() {
+        return Ok(Outcome::Ok);
+    }
+    let tripped = errlens_audit::gate::check(&args.fail_on, &d.figures(&new))?;
+    for t in &tripped {
+        eprintln!("errlens: gate tripped: {t}");
+    }
+    Ok(if tripped.is_empty() {
+        Outcome::Ok
+    } else {
+        Outcome::GatesTripped
+    })
+}
