@@ -341,7 +341,22 @@ pub struct GenArgs {
     pub output: Option<PathBuf>,
 }
 
-/// Report output formats.
+/// The formats `report` and `merge` render.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ReportFormat {
+    /// Aligned text for a terminal.
+    Table,
+    /// The versioned JSON contract (errlens.report/v1).
+    Json,
+    /// One row per group.
+    Csv,
+    /// GitHub-flavoured Markdown.
+    Markdown,
+    /// One self-contained HTML page (charts, sortable tables, the JSON report inside).
+    Html,
+}
+
+/// The formats `tables` renders.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum Format {
     /// Aligned text for a terminal.
@@ -369,8 +384,8 @@ pub struct ReportArgs {
     pub files: Vec<String>,
 
     /// Output format.
-    #[arg(short, long, value_enum, default_value_t = Format::Table)]
-    pub format: Format,
+    #[arg(short, long, value_enum, default_value_t = ReportFormat::Table)]
+    pub format: ReportFormat,
 
     /// Write the report to FILE instead of standard output.
     #[arg(short, long, value_name = "FILE")]
@@ -429,8 +444,8 @@ pub struct MergeArgs {
     pub fail_on: Vec<errlens_audit::gate::Gate>,
 
     /// Output format.
-    #[arg(short, long, value_enum, default_value_t = Format::Table)]
-    pub format: Format,
+    #[arg(short, long, value_enum, default_value_t = ReportFormat::Table)]
+    pub format: ReportFormat,
 
     /// Write the report to FILE instead of standard output.
     #[arg(short, long, value_name = "FILE")]

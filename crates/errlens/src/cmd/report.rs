@@ -1,7 +1,7 @@
 //! `errlens report` and `errlens merge`: read inputs, audit, render.
 
 use super::Outcome;
-use crate::cli::{Format, MergeArgs, ReportArgs};
+use crate::cli::{MergeArgs, ReportArgs, ReportFormat as Format};
 use crate::{output, render};
 use anyhow::{bail, Context};
 use errlens_audit::{parallel, AuditConfig, Auditor, Report, ReportOptions, Summary};
@@ -278,6 +278,7 @@ fn emit(
         }
         Format::Csv => render::csv::report(&report),
         Format::Markdown => render::markdown::report(&report),
+        Format::Html => render::html::report(&report),
     };
     output::write_all(out, &text)?;
     Ok(report)

@@ -1,9 +1,12 @@
-//! Renderers for reports and tables: aligned text, CSV and Markdown.
+//! Renderers, one file per format: aligned text (`table`), CSV, Markdown, HTML, and
+//! the diff's; a new format is its own file here plus one variant of the command's
+//! format enum in `cli.rs`.
 //!
 //! All three share [`TextTable`], so a section looks the same in every format.
 
 pub mod csv;
 pub mod diff;
+pub mod html;
 pub mod markdown;
 pub mod table;
 

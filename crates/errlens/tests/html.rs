@@ -1,0 +1,171 @@
+//! `report --format html` in a real browser: headless Chromium (Debian's `chromium`,
+//! installed by scripts/test) opens the page from disk. The page's content security
+//! policy forbids every load, so any request it tried would be a console error; the
+//! test requires no console error at all, that the page's script ran, that the
+//! headline numbers and the failure chart's bar count match the JSON report, and that
+//! the JSON embedded in the page equals `--format json`. Screenshots at 1280 and 390
+//! pixels wide are kept in `target/html-report/` as test artifacts.
+
+mod common;
+
+use assert_cmd::Command;
+use errlens_gen::{generate, GenConfig};
+use serde_json::Value;
+use std::path::{Path, PathBuf};
+
+fn chromium() -> &'static str {
+    common::require("chromium");
+    "chromium"
+}
+
+/// Runs headless Chromium on `page` with `args`; returns (stdout, stderr).
+fn browse(page: &Path, args: &[&str]) -> (String, String) {
+    let profile = tempfile::tempdir().unwrap();
+    let out = std::process::Command::new(chromium())
+        .args([
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--hide-scrollbars",
+            "--no-first-run",
+            "--disable-extensions",
+            "--enable-logging=stderr",
+            "--v=0",
+            "--virtual-time-budget=3000",
+        ])
+        .arg(format!("--user-data-dir={}", profile.path().display()))
+        .args(args)
+        .arg(format!("file://{}", page.display()))
+        .output()
+        .expect("chromium runs");
+    (
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+fn artifacts() -> PathBuf {
+    let d = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target/html-report");
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}
+
+/// The text of the element with `id` in a dumped DOM.
+fn text_of(dom: &str, id: &str) -> String {
+    let at = dom
+        .find(&format!("id=\"{id}\""))
+        .unwrap_or_else(|| panic!("no #{id}"));
+    let start = at + dom[at..].find('>').unwrap() + 1;
+    let end = start + dom[start..].find('<').unwrap();
+    dom[start..end].to_owned()
+}
+
+fn thousands(n: u64) -> String {
+    let s = n.to_string();
+    let mut out = String::new();
+    for (i, c) in s.chars().enumerate() {
+        if i > 0 && (s.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+#[test]
+fn html_report_in_a_real_browser() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("api.log");
+    let mut bytes = Vec::new();
+    generate(
+        &GenConfig {
+            seed: 11,
+            lines: 4_000,
+            garbage_per_mille: 5,
+            ..GenConfig::default()
+        },
+        &mut bytes,
+    )
+    .unwrap();
+    std::fs::write(&log, bytes).unwrap();
+    let page = dir.path().join("report.html");
+    let run = |args: &[&str]| {
+        let out = Command::cargo_bin("errlens")
+            .unwrap()
+            .arg("report")
+            .args(args)
+            .arg(&log)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        out.stdout
+    };
+    run(&["--format", "html", "-o", page.to_str().unwrap()]);
+    let json: Value = serde_json::from_slice(&run(&["--format", "json"])).unwrap();
+    let html = std::fs::read_to_string(&page).unwrap();
+
+    // The embedded report is the JSON report.
+    let open = "<script type=\"application/json\" id=\"errlens-report\">";
+    let start = html.find(open).unwrap() + open.len();
+    let end = start + html[start..].find("</script>").unwrap();
+    let embedded: Value = serde_json::from_str(&html[start..end].replace("<\\/", "</")).unwrap();
+    assert_eq!(embedded, json);
+    // Nothing to load: no remote address in any attribute.
+    for attr in [
+        "src=\"http",
+        "href=\"http",
+        "src='http",
+        "href='http",
+        "url(http",
+    ] {
+        assert!(!html.contains(attr), "{attr}");
+    }
+
+    let (dom, log_text) = browse(&page, &["--dump-dom"]);
+    let console: Vec<&str> = log_text
+        .lines()
+        .filter(|l| l.contains("CONSOLE") || l.contains("Uncaught") || l.contains("Refused"))
+        .collect();
+    assert!(console.is_empty(), "console: {console:#?}");
+    assert!(dom.contains("data-ready=\"1\""), "the page's script ran");
+    for (id, key) in [
+        ("h-records", &json["records"]),
+        ("h-failures", &json["failures"]),
+        ("h-hidden", &json["hidden_failures"]),
+        ("h-wasted", &json["retries"]["wasted"]),
+        ("h-429", &json["pressure"]["rate_limited"]),
+        ("h-412", &json["pressure"]["client_id_failed"]),
+    ] {
+        assert_eq!(text_of(&dom, id), thousands(key.as_u64().unwrap()), "#{id}");
+    }
+    let failure_groups = json["groups"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|g| g["failure"] == true)
+        .count();
+    assert!(failure_groups > 3);
+    assert_eq!(
+        dom.matches("class=\"fill bar\"").count(),
+        failure_groups.min(25)
+    );
+    assert_eq!(dom.matches("class=\"series\"").count(), 3);
+
+    for width in [1280, 390] {
+        let shot = artifacts().join(format!("report-{width}.png"));
+        let _ = std::fs::remove_file(&shot);
+        browse(
+            &page,
+            &[
+                &format!("--screenshot={}", shot.display()),
+                &format!("--window-size={width},2000"),
+            ],
+        );
+        let size = std::fs::metadata(&shot).map(|m| m.len()).unwrap_or(0);
+        assert!(size > 10_000, "screenshot {width}: {size} bytes");
+    }
+}
