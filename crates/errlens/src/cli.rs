@@ -36,6 +36,10 @@ pub enum Command {
     Explain(ExplainArgs),
     /// Print the Simkl and TMDB classification tables.
     Tables(TablesArgs),
+    /// Print a shell completion script: errlens completions bash > ~/.local/share/bash-completion/completions/errlens
+    Completions(CompletionsArgs),
+    /// Print the man page (roff): errlens man > ~/.local/share/man/man1/errlens.1
+    Man,
     /// List the log shapes errlens reads, or say which one a file is in.
     #[command(after_help = "Examples:\n  \
         errlens shapes                       every shape, its source and the fields it reads\n  \
@@ -232,6 +236,13 @@ pub fn parse_bytes(s: &str) -> Result<usize, String> {
         Some(v) if v >= 16 => Ok(v),
         _ => Err(format!("{s:?}: the line cap must be at least 16 bytes")),
     }
+}
+
+#[derive(Debug, Args)]
+pub struct CompletionsArgs {
+    /// The shell.
+    #[arg(value_enum)]
+    pub shell: clap_complete::Shell,
 }
 
 #[derive(Debug, Args)]
@@ -497,6 +508,12 @@ pub struct TablesArgs {
     /// Only this provider's table.
     #[arg(long, value_enum)]
     pub provider: Option<TableProvider>,
+}
+
+/// The clap command (for completions and the man page).
+pub fn command() -> clap::Command {
+    use clap::CommandFactory;
+    Cli::command()
 }
 
 /// Parses the process arguments (exits with a usage message on error).

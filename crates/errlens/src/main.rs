@@ -38,6 +38,8 @@ fn run() -> anyhow::Result<ExitCode> {
         cli::Command::Tables(a) => cmd::tables::run(a)?,
         cli::Command::Shapes(a) => cmd::shapes::run(a)?,
         cli::Command::Diff(a) => cmd::diff::run(a)?,
+        cli::Command::Completions(a) => cmd::docs::completions(a)?,
+        cli::Command::Man => cmd::docs::man()?,
         cli::Command::Gen(a) => cmd::gen::run(a)?,
         cli::Command::Serve(a) => cmd::serve::run(a)?,
     };

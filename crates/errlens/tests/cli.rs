@@ -406,3 +406,24 @@ fn report_has_retry_pressure_and_latency_sections() {
         .stdout(predicate::str::contains("Rate-limit pressure"))
         .stdout(predicate::str::contains("Latency"));
 }
+
+#[test]
+fn completions_and_man_page_come_from_the_clap_definitions() {
+    for (shell, marker) in [
+        ("bash", "_errlens()"),
+        ("zsh", "#compdef errlens"),
+        ("fish", "complete -c errlens"),
+    ] {
+        errlens()
+            .args(["completions", shell])
+            .assert()
+            .success()
+            .stdout(predicate::str::contains(marker).and(predicate::str::contains("fail-on")));
+    }
+    errlens()
+        .arg("man")
+        .assert()
+        .success()
+        .stdout(predicate::str::contains(".TH errlens 1").and(predicate::str::contains("diff")));
+    errlens().args(["completions", "tcsh"]).assert().code(2);
+}

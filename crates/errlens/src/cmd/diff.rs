@@ -36,11 +36,7 @@ pub fn run(args: DiffArgs) -> anyhow::Result<Outcome> {
     let new = load(&args.new)?;
     let d = diff(&old, &new, args.tolerance);
     let text = match args.format {
-        DiffFormat::Json => {
-            let mut s = serde_json::to_string_pretty(&d)?;
-            s.push('\n');
-            s
-        }
+        DiffFormat::Json => render::json::render(&d)?,
         DiffFormat::Table => render::diff::table(&d, &args.old, &args.new),
         DiffFormat::Markdown => render::diff::markdown(&d, &args.old, &args.new),
     };

@@ -40,13 +40,11 @@ pub fn run(args: ExplainArgs) -> anyhow::Result<Outcome> {
     let rows = lookup(args.provider, args.code.trim())?;
     let text = match args.format {
         ExplainFormat::Json => {
-            let mut s = if rows.len() == 1 {
-                serde_json::to_string_pretty(&rows[0])?
+            if rows.len() == 1 {
+                crate::render::json::render(&rows[0])?
             } else {
-                serde_json::to_string_pretty(&rows)?
-            };
-            s.push('\n');
-            s
+                crate::render::json::render(&rows)?
+            }
         }
         ExplainFormat::Table => {
             let mut s = String::new();

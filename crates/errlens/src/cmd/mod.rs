@@ -1,6 +1,7 @@
 //! The subcommands. Each returns an [`Outcome`]; `main` maps it to an exit code.
 
 pub mod diff;
+pub mod docs;
 pub mod explain;
 pub mod gen;
 pub mod ingest;

@@ -271,11 +271,7 @@ fn emit(
     let report = Report::from_summary(summary, opts);
     let text = match format {
         Format::Table => render::table::report(&report),
-        Format::Json => {
-            let mut s = serde_json::to_string_pretty(&report)?;
-            s.push('\n');
-            s
-        }
+        Format::Json => render::json::render(&report)?,
         Format::Csv => render::csv::report(&report),
         Format::Markdown => render::markdown::report(&report),
         Format::Html => render::html::report(&report),

@@ -41,9 +41,7 @@ pub fn run(args: TablesArgs) -> anyhow::Result<Outcome> {
                     &[]
                 },
             };
-            let mut s = serde_json::to_string_pretty(&all)?;
-            s.push('\n');
-            s
+            crate::render::json::render(&all)?
         }
         Format::Csv => {
             let mut t = flat_table(want(TableProvider::Simkl), want(TableProvider::Tmdb));

@@ -263,6 +263,26 @@ fn retry_sections(r: &Report) -> Vec<TextTable> {
     out
 }
 
+/// A one-line chart of `counts` (at most `width` characters: longer series are summed
+/// into buckets), one block character each, from ▁ to █; 0 is a space.
+pub fn sparkline(counts: &[u64], width: usize) -> String {
+    const BLOCKS: [char; 8] = ['▁', '▂', '▃', '▄', '▅', '▆', '▇', '█'];
+    let width = width.max(1);
+    let per = counts.len().div_ceil(width).max(1);
+    let buckets: Vec<u64> = counts.chunks(per).map(|c| c.iter().sum()).collect();
+    let max = buckets.iter().copied().max().unwrap_or(0).max(1);
+    buckets
+        .iter()
+        .map(|&v| {
+            if v == 0 {
+                ' '
+            } else {
+                BLOCKS[((v * 7).div_ceil(max) as usize).min(7)]
+            }
+        })
+        .collect()
+}
+
 fn pressure_sections(r: &Report) -> Vec<TextTable> {
     let p = &r.pressure;
     let mut out = Vec::new();
@@ -281,6 +301,14 @@ fn pressure_sections(r: &Report) -> Vec<TextTable> {
         thousands(p.client_id_failed),
         p.client_id_failed_share * 100.0
     ));
+    if p.rate_limited > 0 && p.per_minute.len() > 1 {
+        let counts: Vec<u64> = p.per_minute.iter().map(|m| m.slice.r429).collect();
+        let title = t.title.take().unwrap_or_default();
+        t.title = Some(format!(
+            "{title}\n  429 per minute: {}",
+            sparkline(&counts, 60)
+        ));
+    }
     t.right = vec![1, 2, 3, 4, 5];
     for row in &p.by_provider {
         let s = &row.slice;
@@ -385,4 +413,16 @@ fn latency_section(r: &Report) -> Option<TextTable> {
         ]);
     }
     Some(t)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::sparkline;
+
+    #[test]
+    fn sparklines() {
+        assert_eq!(sparkline(&[0, 1, 2, 4, 8], 60), " ▂▃▅█");
+        assert_eq!(sparkline(&[1; 120], 60).chars().count(), 60);
+        assert_eq!(sparkline(&[], 10), "");
+    }
 }
