@@ -18,6 +18,15 @@ use std::path::PathBuf;
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
+
+    /// Colour the text output: auto (a terminal, and NO_COLOR unset), always, never.
+    #[arg(long, global = true, value_enum, default_value_t = crate::render::term::ColorChoice::Auto)]
+    pub color: crate::render::term::ColorChoice,
+
+    /// Fit text tables to this many columns (default: the terminal's width when
+    /// writing to one, else unlimited).
+    #[arg(long, global = true, value_name = "COLUMNS")]
+    pub width: Option<usize>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -92,6 +101,8 @@ pub enum DiffFormat {
     Json,
     /// GitHub-flavoured Markdown, for a pull-request comment.
     Markdown,
+    /// One self-contained HTML page.
+    Html,
 }
 
 /// Which records a report keeps; the rest are counted as filtered out.

@@ -31,6 +31,7 @@ fn main() -> ExitCode {
 /// Parses arguments, runs the command and maps its outcome to an exit code.
 fn run() -> anyhow::Result<ExitCode> {
     let args = cli::parse();
+    render::term::init(args.color, args.width);
     let outcome = match args.command {
         cli::Command::Report(a) => cmd::report::run(a)?,
         cli::Command::Merge(a) => cmd::report::merge(a)?,

@@ -427,3 +427,45 @@ fn completions_and_man_page_come_from_the_clap_definitions() {
         .stdout(predicate::str::contains(".TH errlens 1").and(predicate::str::contains("diff")));
     errlens().args(["completions", "tcsh"]).assert().code(2);
 }
+
+#[test]
+fn colour_and_width() {
+    let out = errlens()
+        .args(["report", "--color", "always", SAMPLE])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("\x1b[31m") && text.contains("\x1b[33m"),
+        "{text}"
+    );
+    // Not a terminal, so `auto` does not colour; `never` never does.
+    for choice in ["auto", "never"] {
+        let out = errlens()
+            .args(["report", "--color", choice, SAMPLE])
+            .output()
+            .unwrap();
+        assert!(
+            !String::from_utf8_lossy(&out.stdout).contains('\x1b'),
+            "{choice}"
+        );
+    }
+    let out = errlens()
+        .args(["report", "--width", "60", SAMPLE])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    // The failures table: from its title to the blank line after it.
+    let table_lines: Vec<&str> = text
+        .lines()
+        .skip_while(|l| !l.starts_with("Failures by provider"))
+        .skip(1)
+        .take_while(|l| !l.is_empty())
+        .collect();
+    assert!(table_lines.len() > 3);
+    assert!(
+        table_lines.iter().all(|l| l.chars().count() <= 60),
+        "{text}"
+    );
+    assert!(text.contains('…'));
+}

@@ -169,3 +169,68 @@ fn html_report_in_a_real_browser() {
         assert!(size > 10_000, "screenshot {width}: {size} bytes");
     }
 }
+
+#[test]
+fn html_diff_in_a_real_browser() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut reports = Vec::new();
+    for (name, extra) in [("old", 0u64), ("new", 200)] {
+        let log = dir.path().join(format!("{name}.log"));
+        let mut bytes = Vec::new();
+        generate(
+            &GenConfig {
+                seed: 12,
+                lines: 1_000 + extra,
+                ..GenConfig::default()
+            },
+            &mut bytes,
+        )
+        .unwrap();
+        std::fs::write(&log, bytes).unwrap();
+        let r = dir.path().join(format!("{name}.json"));
+        Command::cargo_bin("errlens")
+            .unwrap()
+            .args([
+                "report",
+                "-f",
+                "json",
+                "-o",
+                r.to_str().unwrap(),
+                log.to_str().unwrap(),
+            ])
+            .assert()
+            .success();
+        reports.push(r);
+    }
+    let page = dir.path().join("diff.html");
+    let diff = |format: &str| {
+        Command::cargo_bin("errlens")
+            .unwrap()
+            .args([
+                "diff",
+                "-f",
+                format,
+                reports[0].to_str().unwrap(),
+                reports[1].to_str().unwrap(),
+            ])
+            .output()
+            .unwrap()
+            .stdout
+    };
+    std::fs::write(&page, diff("html")).unwrap();
+    let json: Value = serde_json::from_slice(&diff("json")).unwrap();
+    let html = std::fs::read_to_string(&page).unwrap();
+    let open = "<script type=\"application/json\" id=\"errlens-diff\">";
+    let start = html.find(open).unwrap() + open.len();
+    let end = start + html[start..].find("</script>").unwrap();
+    let embedded: Value = serde_json::from_str(&html[start..end].replace("<\\/", "</")).unwrap();
+    assert_eq!(embedded, json);
+    let (dom, log_text) = browse(&page, &["--dump-dom"]);
+    let console: Vec<&str> = log_text
+        .lines()
+        .filter(|l| l.contains("CONSOLE") || l.contains("Uncaught") || l.contains("Refused"))
+        .collect();
+    assert!(console.is_empty(), "console: {console:#?}");
+    assert!(dom.contains("data-ready=\"1\""));
+    assert!(dom.contains(">records<"), "the changed figures are listed");
+}

@@ -39,6 +39,7 @@ pub fn run(args: DiffArgs) -> anyhow::Result<Outcome> {
         DiffFormat::Json => render::json::render(&d)?,
         DiffFormat::Table => render::diff::table(&d, &args.old, &args.new),
         DiffFormat::Markdown => render::diff::markdown(&d, &args.old, &args.new),
+        DiffFormat::Html => render::diff::html(&d, &args.old, &args.new),
     };
     output::write_all(args.output.as_deref(), &text)?;
     if args.fail_on.is_empty() {

@@ -87,6 +87,26 @@ pub fn table(d: &Diff, old: &Path, new: &Path) -> String {
     s
 }
 
+/// The diff as one self-contained HTML page (its JSON inside, script id
+/// `errlens-diff`).
+pub fn html(d: &Diff, old: &Path, new: &Path) -> String {
+    use super::html::{esc, page_end, page_start, table_html};
+    let mut out = page_start("errlens diff");
+    out.push_str(&format!(
+        "<div class=\"muted\">{} → {}</div>\n",
+        esc(&old.display().to_string()),
+        esc(&new.display().to_string())
+    ));
+    if d.is_empty() {
+        out.push_str("<p>No change beyond the tolerance.</p>\n");
+    }
+    for t in sections(d) {
+        table_html(&mut out, &t);
+    }
+    page_end(&mut out, "errlens-diff", d);
+    out
+}
+
 /// The diff as GitHub-flavoured Markdown.
 pub fn markdown(d: &Diff, old: &Path, new: &Path) -> String {
     let mut s = format!(

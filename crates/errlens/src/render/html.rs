@@ -12,7 +12,7 @@ use errlens_audit::Report;
 use std::fmt::Write;
 
 /// HTML-escapes text.
-fn esc(s: &str) -> String {
+pub(crate) fn esc(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     for c in s.chars() {
         match c {
@@ -59,15 +59,18 @@ svg.chart{display:block;width:100%;height:200px;background:var(--card);border:1p
 
 const SCRIPT: &str = r#"
 (function(){
-  var data = JSON.parse(document.getElementById('errlens-report').textContent);
-  var put = function(id, v){ var e = document.getElementById(id); if (e) e.textContent = v; };
-  var n = function(x){ return Number(x).toLocaleString('en-US'); };
-  put('h-records', n(data.records));
-  put('h-failures', n(data.failures));
-  put('h-hidden', n(data.hidden_failures));
-  put('h-wasted', n(data.retries.wasted));
-  put('h-429', n(data.pressure.rate_limited));
-  put('h-412', n(data.pressure.client_id_failed));
+  var el = document.getElementById('errlens-report');
+  if (el) {
+    var data = JSON.parse(el.textContent);
+    var put = function(id, v){ var e = document.getElementById(id); if (e) e.textContent = v; };
+    var n = function(x){ return Number(x).toLocaleString('en-US'); };
+    put('h-records', n(data.records));
+    put('h-failures', n(data.failures));
+    put('h-hidden', n(data.hidden_failures));
+    put('h-wasted', n(data.retries.wasted));
+    put('h-429', n(data.pressure.rate_limited));
+    put('h-412', n(data.pressure.client_id_failed));
+  }
   document.querySelectorAll('table.sortable').forEach(function(t){
     t.querySelectorAll('th').forEach(function(th, col){
       th.addEventListener('click', function(){
@@ -98,7 +101,7 @@ fn is_num(s: &str) -> bool {
     !t.is_empty() && t.parse::<f64>().is_ok()
 }
 
-fn table_html(out: &mut String, t: &super::TextTable) {
+pub(crate) fn table_html(out: &mut String, t: &super::TextTable) {
     if let Some(title) = &t.title {
         let _ = writeln!(out, "<h2>{}</h2>", esc(title));
     }
@@ -212,19 +215,34 @@ fn failure_bars(out: &mut String, r: &Report) {
     out.push_str("</div>\n");
 }
 
-/// The report as one self-contained HTML page.
-pub fn report(r: &Report) -> String {
-    let json = serde_json::to_string(r)
-        .expect("a report serializes")
-        // Nothing in the data may close the script element.
-        .replace("</", "<\\/");
+/// The start of a page: head, style, the opening of `<main>` with a heading.
+pub(crate) fn page_start(title: &str) -> String {
     let mut out = String::with_capacity(64 * 1024);
     out.push_str("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">");
     out.push_str("<meta name=\"viewport\" content=\"width=device-width,initial-scale=1\">");
     out.push_str("<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; style-src 'unsafe-inline'; script-src 'unsafe-inline'; img-src data:\">");
-    out.push_str("<title>errlens report</title><style>");
+    let _ = write!(out, "<title>{}</title><style>", esc(title));
     out.push_str(STYLE);
-    out.push_str("</style></head><body><main>\n<h1>errlens report</h1>\n");
+    let _ = writeln!(out, "</style></head><body><main>\n<h1>{}</h1>", esc(title));
+    out
+}
+
+/// The end of a page: `data` as the embedded JSON (script id `id`) and the page's
+/// script.
+pub(crate) fn page_end(out: &mut String, id: &str, data: &impl serde::Serialize) {
+    let json = serde_json::to_string(data)
+        .expect("a document serializes")
+        // Nothing in the data may close the script element.
+        .replace("</", "<\\/");
+    let _ = writeln!(
+        out,
+        "</main><script type=\"application/json\" id=\"{id}\">{json}</script><script>{SCRIPT}</script></body></html>"
+    );
+}
+
+/// The report as one self-contained HTML page.
+pub fn report(r: &Report) -> String {
+    let mut out = page_start("errlens report");
     for l in table::totals(r) {
         let _ = writeln!(out, "<div class=\"muted\">{}</div>", esc(&l));
     }
@@ -265,10 +283,7 @@ pub fn report(r: &Report) -> String {
     }
     table_html(&mut out, &inputs);
     out.push_str("<p class=\"muted\">Made by errlens. The data behind this page is in the <code>errlens-report</code> script element (schema errlens.report/v1).</p>\n");
-    let _ = writeln!(
-        out,
-        "</main><script type=\"application/json\" id=\"errlens-report\">{json}</script><script>{SCRIPT}</script></body></html>"
-    );
+    page_end(&mut out, "errlens-report", r);
     out
 }
 

@@ -10,6 +10,7 @@ pub mod html;
 pub mod json;
 pub mod markdown;
 pub mod table;
+pub mod term;
 
 /// A titled table of strings, renderable as aligned text or Markdown.
 #[derive(Debug, Clone, Default)]
@@ -22,6 +23,8 @@ pub struct TextTable {
     pub rows: Vec<Vec<String>>,
     /// Columns to right-align (numbers).
     pub right: Vec<usize>,
+    /// Colours per row (empty, or as long as `rows`), used when colours are on.
+    pub paint: Vec<Option<term::Paint>>,
 }
 
 impl TextTable {
@@ -33,18 +36,46 @@ impl TextTable {
         }
     }
 
-    /// Aligned text with a title line.
+    /// Aligned text with a title line, fitted to the terminal's width (the widest
+    /// columns are narrowed, their cells cut with an ellipsis) and coloured per row when
+    /// the terminal allows.
     pub fn text(&self) -> String {
-        let widths = self.widths();
+        let term = term::get();
+        let mut widths = self.widths();
+        if let Some(max) = term.width {
+            // Two spaces of indent and two between columns.
+            let total = |w: &[usize]| 2 + w.iter().sum::<usize>() + 2 * w.len().saturating_sub(1);
+            while total(&widths) > max {
+                let (i, &w) = widths
+                    .iter()
+                    .enumerate()
+                    .max_by_key(|(_, w)| **w)
+                    .expect("a table has columns");
+                if w <= 6 {
+                    break;
+                }
+                widths[i] = w - 1;
+            }
+        }
+        let fit = |c: &str, w: usize| -> String {
+            if c.chars().count() <= w {
+                c.to_owned()
+            } else {
+                let mut s: String = c.chars().take(w.saturating_sub(1)).collect();
+                s.push('…');
+                s
+            }
+        };
         let mut out = String::new();
         if let Some(t) = &self.title {
             out.push_str(t);
             out.push('\n');
         }
-        let line = |cells: &[String], out: &mut String| {
+        let line = |cells: &[String], paint: Option<term::Paint>, out: &mut String| {
             let mut l = String::from("  ");
             for (i, c) in cells.iter().enumerate() {
                 let w = widths[i];
+                let c = &fit(c, w);
                 let last = i + 1 == cells.len();
                 let pad = w.saturating_sub(c.chars().count());
                 if self.right.contains(&i) {
@@ -60,14 +91,18 @@ impl TextTable {
                     l.push_str("  ");
                 }
             }
-            out.push_str(l.trim_end());
+            let l = l.trim_end();
+            match paint {
+                Some(p) => out.push_str(&p.apply(l, term)),
+                None => out.push_str(l),
+            }
             out.push('\n');
         };
-        line(&self.head, &mut out);
+        line(&self.head, None, &mut out);
         let rule: Vec<String> = widths.iter().map(|w| "─".repeat(*w)).collect();
-        line(&rule, &mut out);
-        for r in &self.rows {
-            line(r, &mut out);
+        line(&rule, None, &mut out);
+        for (i, r) in self.rows.iter().enumerate() {
+            line(r, self.paint.get(i).copied().flatten(), &mut out);
         }
         out
     }

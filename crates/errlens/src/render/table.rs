@@ -36,6 +36,12 @@ pub fn sections(r: &Report) -> Vec<TextTable> {
             ))
     });
     for g in &groups {
+        // Colour sparingly: rate limits yellow, failures no retry fixes red.
+        fail.paint.push(match (g.class.as_str(), g.retry.as_str()) {
+            ("rate_limited", _) => Some(super::term::Paint::Yellow),
+            (_, "never") => Some(super::term::Paint::Red),
+            _ => None,
+        });
         fail.rows.push(vec![
             g.provider.clone(),
             g.status.to_string(),
