@@ -363,20 +363,7 @@ pub struct GenArgs {
     pub output: Option<PathBuf>,
 }
 
-/// The formats `report` and `merge` render.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum ReportFormat {
-    /// Aligned text for a terminal.
-    Table,
-    /// The versioned JSON contract (errlens.report/v1).
-    Json,
-    /// One row per group.
-    Csv,
-    /// GitHub-flavoured Markdown.
-    Markdown,
-    /// One self-contained HTML page (charts, sortable tables, the JSON report inside).
-    Html,
-}
+pub use crate::render::ReportFormat;
 
 /// The formats `tables` renders.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

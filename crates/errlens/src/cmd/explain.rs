@@ -6,7 +6,6 @@ use crate::output;
 use anyhow::bail;
 use errlens_classify::tables;
 use serde::Serialize;
-use std::fmt::Write;
 
 /// The JSON form's own schema name (not the report's).
 pub const EXPLAIN_SCHEMA: &str = "errlens.explain/v1";
@@ -14,25 +13,25 @@ pub const EXPLAIN_SCHEMA: &str = "errlens.explain/v1";
 /// One explained row, as printed or serialized.
 #[derive(Debug, Serialize)]
 pub struct Explained {
-    schema: &'static str,
-    provider: &'static str,
+    pub(crate) schema: &'static str,
+    pub(crate) provider: &'static str,
     /// HTTP status the row applies to.
-    status: u16,
-    error: Option<&'static str>,
-    tmdb_code: Option<u8>,
-    name: &'static str,
-    class: &'static str,
-    failure: bool,
-    retryable: bool,
-    retry: &'static str,
-    user_message: &'static str,
-    remedy: &'static str,
+    pub(crate) status: u16,
+    pub(crate) error: Option<&'static str>,
+    pub(crate) tmdb_code: Option<u8>,
+    pub(crate) name: &'static str,
+    pub(crate) class: &'static str,
+    pub(crate) failure: bool,
+    pub(crate) retryable: bool,
+    pub(crate) retry: &'static str,
+    pub(crate) user_message: &'static str,
+    pub(crate) remedy: &'static str,
     /// `false` for a status outside the provider's table, judged by the generic HTTP
     /// table.
-    in_table: bool,
+    pub(crate) in_table: bool,
     /// Further error ids known under this status (Simkl).
     #[serde(skip_serializing_if = "Vec::is_empty")]
-    known_error_ids: Vec<&'static str>,
+    pub(crate) known_error_ids: Vec<&'static str>,
 }
 
 /// Runs `errlens explain`.
@@ -46,55 +45,10 @@ pub fn run(args: ExplainArgs) -> anyhow::Result<Outcome> {
                 crate::render::json::render(&rows)?
             }
         }
-        ExplainFormat::Table => {
-            let mut s = String::new();
-            for (i, r) in rows.iter().enumerate() {
-                if i > 0 {
-                    s.push('\n');
-                }
-                text(&mut s, r);
-            }
-            s
-        }
+        ExplainFormat::Table => crate::render::explain::text(&rows),
     };
     output::write_all(None, &text)?;
     Ok(Outcome::Ok)
-}
-
-fn text(s: &mut String, r: &Explained) {
-    let what = match (r.error, r.tmdb_code) {
-        (Some(e), _) => format!("{} {} {}", r.provider, r.status, e),
-        (None, Some(c)) => format!("{} code {} (HTTP {})", r.provider, c, r.status),
-        (None, None) => format!("{} {}", r.provider, r.status),
-    };
-    let _ = writeln!(s, "{what} — {}", r.name);
-    if !r.in_table {
-        let _ = writeln!(
-            s,
-            "  table:        not in {}'s table: judged by the generic HTTP table",
-            r.provider
-        );
-    }
-    let _ = writeln!(s, "  class:        {}", r.class);
-    let outcome = if r.failure { "failure" } else { "success" };
-    let _ = writeln!(s, "  outcome:      {outcome}");
-    let retry = match r.retry {
-        "never" if r.class == "rate_limited" => {
-            "not before the quota resets (a retry before then is wasted)"
-        }
-        "never" => "never (deterministic: the same request fails the same way)",
-        "backoff" => "yes: back off, respect Retry-After (1, 2, 4, 8, 16 s, then give up)",
-        "exponential" => "yes: exponential backoff (1, 2, 4, 8, 16 s, then give up)",
-        _ => "not applicable",
-    };
-    let _ = writeln!(s, "  retry:        {retry}");
-    if !r.user_message.is_empty() {
-        let _ = writeln!(s, "  tell users:   {}", r.user_message);
-    }
-    let _ = writeln!(s, "  remedy:       {}", r.remedy);
-    if !r.known_error_ids.is_empty() {
-        let _ = writeln!(s, "  error ids:    {}", r.known_error_ids.join(", "));
-    }
 }
 
 fn lookup(provider: TableProvider, code: &str) -> anyhow::Result<Vec<Explained>> {

@@ -269,13 +269,7 @@ fn emit(
     out: Option<&Path>,
 ) -> anyhow::Result<Report> {
     let report = Report::from_summary(summary, opts);
-    let text = match format {
-        Format::Table => render::table::report(&report),
-        Format::Json => render::json::render(&report)?,
-        Format::Csv => render::csv::report(&report),
-        Format::Markdown => render::markdown::report(&report),
-        Format::Html => render::html::report(&report),
-    };
+    let text = render::report(format, &report)?;
     output::write_all(out, &text)?;
     Ok(report)
 }

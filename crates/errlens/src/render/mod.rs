@@ -6,11 +6,40 @@
 
 pub mod csv;
 pub mod diff;
+pub mod explain;
 pub mod html;
 pub mod json;
 pub mod markdown;
 pub mod table;
+pub mod tables;
 pub mod term;
+
+/// The formats `report` and `merge` render.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ReportFormat {
+    /// Aligned text for a terminal.
+    Table,
+    /// The versioned JSON contract (errlens.report/v1).
+    Json,
+    /// One row per group.
+    Csv,
+    /// GitHub-flavoured Markdown.
+    Markdown,
+    /// One self-contained HTML page (charts, sortable tables, the JSON report inside).
+    Html,
+}
+
+/// Renders a report (`report`, `merge`) in `format`: the one place a report format is
+/// registered. A new format is its own file here, a variant above and an arm below.
+pub fn report(format: ReportFormat, r: &errlens_audit::Report) -> anyhow::Result<String> {
+    Ok(match format {
+        ReportFormat::Table => table::report(r),
+        ReportFormat::Json => json::render(r)?,
+        ReportFormat::Csv => csv::report(r),
+        ReportFormat::Markdown => markdown::report(r),
+        ReportFormat::Html => html::report(r),
+    })
+}
 
 /// A titled table of strings, renderable as aligned text or Markdown.
 #[derive(Debug, Clone, Default)]
