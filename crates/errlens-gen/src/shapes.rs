@@ -165,15 +165,7 @@ impl<'a> Flat<'a> {
     /// The envelope fields, as the response body would hold them.
     fn envelope(&self) -> Option<String> {
         let mut env = Map::new();
-        for k in [
-            "error",
-            "code",
-            "message",
-            "status_code",
-            "status_message",
-            "success",
-            "errors",
-        ] {
+        for &k in ENVELOPE {
             if let Some(v) = self.o.get(k) {
                 env.insert(k.to_owned(), v.clone());
             }

@@ -44,6 +44,24 @@ fn browse(page: &Path, args: &[&str]) -> (String, String) {
     )
 }
 
+/// The JSON a page embeds in its `<script type="application/json" id="…">`.
+fn embedded(html: &str, id: &str) -> Value {
+    let open = format!("<script type=\"application/json\" id=\"{id}\">");
+    let start = html.find(&open).unwrap() + open.len();
+    let end = start + html[start..].find("</script>").unwrap();
+    serde_json::from_str(&html[start..end].replace("<\\/", "</")).unwrap()
+}
+
+/// No console message of any kind: a script error, or a load the page's policy
+/// blocked (any request at all), would be one.
+fn assert_quiet_console(browser_log: &str) {
+    let console: Vec<&str> = browser_log
+        .lines()
+        .filter(|l| l.contains("CONSOLE") || l.contains("Uncaught") || l.contains("Refused"))
+        .collect();
+    assert!(console.is_empty(), "console: {console:#?}");
+}
+
 fn artifacts() -> PathBuf {
     let d = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target/html-report");
     std::fs::create_dir_all(&d).unwrap();
@@ -109,11 +127,7 @@ fn html_report_in_a_real_browser() {
     let html = std::fs::read_to_string(&page).unwrap();
 
     // The embedded report is the JSON report.
-    let open = "<script type=\"application/json\" id=\"errlens-report\">";
-    let start = html.find(open).unwrap() + open.len();
-    let end = start + html[start..].find("</script>").unwrap();
-    let embedded: Value = serde_json::from_str(&html[start..end].replace("<\\/", "</")).unwrap();
-    assert_eq!(embedded, json);
+    assert_eq!(embedded(&html, "errlens-report"), json);
     // Nothing to load: no remote address in any attribute.
     for attr in [
         "src=\"http",
@@ -126,11 +140,7 @@ fn html_report_in_a_real_browser() {
     }
 
     let (dom, log_text) = browse(&page, &["--dump-dom"]);
-    let console: Vec<&str> = log_text
-        .lines()
-        .filter(|l| l.contains("CONSOLE") || l.contains("Uncaught") || l.contains("Refused"))
-        .collect();
-    assert!(console.is_empty(), "console: {console:#?}");
+    assert_quiet_console(&log_text);
     assert!(dom.contains("data-ready=\"1\""), "the page's script ran");
     for (id, key) in [
         ("h-records", &json["records"]),
@@ -220,17 +230,9 @@ fn html_diff_in_a_real_browser() {
     std::fs::write(&page, diff("html")).unwrap();
     let json: Value = serde_json::from_slice(&diff("json")).unwrap();
     let html = std::fs::read_to_string(&page).unwrap();
-    let open = "<script type=\"application/json\" id=\"errlens-diff\">";
-    let start = html.find(open).unwrap() + open.len();
-    let end = start + html[start..].find("</script>").unwrap();
-    let embedded: Value = serde_json::from_str(&html[start..end].replace("<\\/", "</")).unwrap();
-    assert_eq!(embedded, json);
+    assert_eq!(embedded(&html, "errlens-diff"), json);
     let (dom, log_text) = browse(&page, &["--dump-dom"]);
-    let console: Vec<&str> = log_text
-        .lines()
-        .filter(|l| l.contains("CONSOLE") || l.contains("Uncaught") || l.contains("Refused"))
-        .collect();
-    assert!(console.is_empty(), "console: {console:#?}");
+    assert_quiet_console(&log_text);
     assert!(dom.contains("data-ready=\"1\""));
     assert!(dom.contains(">records<"), "the changed figures are listed");
 }
