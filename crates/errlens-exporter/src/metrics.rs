@@ -115,12 +115,18 @@ impl Metrics {
                 "errlens_build_info",
                 "errlens build information (always 1).",
             ),
-            &["version"],
+            &["version", "commit"],
         )?;
         r.register(Box::new(build_info.clone()))?;
         build_info
-            .with_label_values(&[env!("CARGO_PKG_VERSION")])
+            .with_label_values(&[env!("CARGO_PKG_VERSION"), env!("ERRLENS_COMMIT")])
             .set(1);
+        // The process's own CPU, memory and file descriptors (`process_*`), as every
+        // Prometheus exporter exports them.
+        #[cfg(target_os = "linux")]
+        r.register(Box::new(
+            prometheus::process_collector::ProcessCollector::for_self(),
+        ))?;
 
         let m = Metrics {
             requests: counter(r, "errlens_requests_total", "Logged API requests by provider, HTTP status and class.", &["provider", "status", "class"])?,

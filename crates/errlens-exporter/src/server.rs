@@ -30,6 +30,7 @@ pub fn router(state: AppState, max_body: usize) -> Router {
         ingest(s, headers, body, max_body)
     };
     Router::new()
+        .route("/", get(landing))
         .route("/metrics", get(metrics))
         .route("/healthz", get(|| async { "ok\n" }))
         .route("/ready", get(ready))
@@ -53,6 +54,21 @@ async fn metrics(State(s): State<AppState>) -> Response {
         )
             .into_response(),
     }
+}
+
+/// The landing page, as exporters have one: what this is and where the endpoints are.
+async fn landing() -> Response {
+    let page = format!(
+        "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>errlens exporter</title></head><body>\
+<h1>errlens exporter</h1><p>errlens {} ({}): Simkl and TMDB request logs as Prometheus metrics.</p><ul>\
+<li><a href=\"metrics\">/metrics</a>: the metrics</li>\
+<li><a href=\"healthz\">/healthz</a>: the process is up</li>\
+<li><a href=\"ready\">/ready</a>: every input has started</li>\
+<li>POST /ingest: log lines, a JSON array of records or a HAR document</li></ul></body></html>\n",
+        env!("CARGO_PKG_VERSION"),
+        env!("ERRLENS_COMMIT")
+    );
+    ([(header::CONTENT_TYPE, "text/html; charset=utf-8")], page).into_response()
 }
 
 async fn ready(State(s): State<AppState>) -> Response {

@@ -57,7 +57,7 @@ pub enum Command {
     /// Follow logs live and serve Prometheus metrics (retry rates, 429/412 pressure).
     #[command(after_help = "Examples:\n  \
         errlens serve --follow /var/log/app/api.log --state-dir /var/lib/errlens\n  \
-        errlens serve --follow '/var/log/app/*.jsonl' --listen 0.0.0.0:9477\n  \
+        errlens serve --follow '/var/log/app/*.jsonl' --web.listen-address 0.0.0.0:9477\n  \
         app | errlens serve --stdin\n  \
         curl --data-binary @batch.ndjson http://127.0.0.1:9477/ingest\n\n\
         Endpoints: /metrics (Prometheus text format), /healthz, /ready, POST /ingest (lines in any\n\
@@ -291,8 +291,8 @@ pub struct ServeArgs {
     #[arg(long)]
     pub stdin: bool,
 
-    /// Address to serve on.
-    #[arg(long, value_name = "ADDR", default_value = errlens_exporter::DEFAULT_LISTEN)]
+    /// Address to serve on (the exporter convention's name; `--listen` is an alias).
+    #[arg(long = "web.listen-address", visible_alias = "listen", value_name = "ADDR", default_value = errlens_exporter::DEFAULT_LISTEN)]
     pub listen: std::net::SocketAddr,
 
     /// Keep read positions here and resume from them after a restart.

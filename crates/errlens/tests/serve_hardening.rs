@@ -86,3 +86,52 @@ fn missing_follow_target_is_not_ready() {
     std::thread::sleep(Duration::from_millis(200));
     assert_eq!(other.get("/ready").0, 200);
 }
+
+/// Exporter conventions: `--web.listen-address`, a landing page at `/`, `process_*`
+/// metrics and `errlens_build_info{version, commit}`.
+#[test]
+fn exporter_conventions() {
+    let port = common::free_port();
+    let addr = format!("127.0.0.1:{port}");
+    let mut child = Command::new(assert_cmd::cargo::cargo_bin("errlens"))
+        .args(["serve", "--web.listen-address", &addr])
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let get = |path: &str| -> Option<(u16, String)> {
+        let mut r = agent().get(format!("http://{addr}{path}")).call().ok()?;
+        let status = r.status().as_u16();
+        Some((status, r.body_mut().read_to_string().unwrap_or_default()))
+    };
+    let mut landing = None;
+    for _ in 0..100 {
+        landing = get("/");
+        if landing.is_some() {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let (status, page) = landing.expect("serve answers on --web.listen-address");
+    assert_eq!(status, 200);
+    for link in ["href=\"metrics\"", "href=\"healthz\"", "href=\"ready\""] {
+        assert!(page.contains(link), "{page}");
+    }
+    let (_, metrics) = get("/metrics").unwrap();
+    assert!(
+        metrics.contains("process_cpu_seconds_total"),
+        "process metrics"
+    );
+    assert!(metrics.contains("process_resident_memory_bytes"));
+    let info = metrics
+        .lines()
+        .find(|l| l.starts_with("errlens_build_info{"))
+        .expect("build info");
+    assert!(
+        info.contains("version=\"") && info.contains("commit=\""),
+        "{info}"
+    );
+    common::terminate(&child);
+    let _ = child.wait();
+}
