@@ -46,6 +46,10 @@ pub struct ServeConfig {
     pub pipeline: PipelineConfig,
     /// `/ready` answers 503 until at least one followed file exists (when following).
     pub ready_needs_files: bool,
+    /// After SIGTERM/SIGINT, how long open connections may take to finish before
+    /// errlens stops serving anyway (a client holding half a request cannot keep it
+    /// from saving its checkpoints and exiting).
+    pub shutdown_timeout: Duration,
     /// Latency histogram buckets, seconds.
     pub buckets: Vec<f64>,
 }
@@ -173,9 +177,27 @@ pub fn run(
                 source,
             })?;
         on_listening(listener.local_addr()?);
-        axum::serve(listener, server::router(state, cfg.max_body))
-            .with_graceful_shutdown(shutdown_signal())
-            .await?;
+        // The signal starts a graceful shutdown; its deadline ends it regardless.
+        let (signalled_tx, signalled_rx) = tokio::sync::oneshot::channel::<()>();
+        let server = axum::serve(listener, server::router(state, cfg.max_body))
+            .with_graceful_shutdown(async move {
+                shutdown_signal().await;
+                let _ = signalled_tx.send(());
+            });
+        let deadline = async move {
+            if signalled_rx.await.is_ok() {
+                tokio::time::sleep(cfg.shutdown_timeout).await;
+            } else {
+                std::future::pending::<()>().await;
+            }
+        };
+        tokio::select! {
+            served = server => served?,
+            () = deadline => eprintln!(
+                "errlens: connections still open {:?} after the stop signal: closing them",
+                cfg.shutdown_timeout
+            ),
+        }
         Ok::<(), ServeError>(())
     })?;
     stop.store(true, Ordering::Release);

@@ -287,6 +287,11 @@ pub struct ServeArgs {
     #[arg(long)]
     pub ready_without_files: bool,
 
+    /// After SIGTERM or SIGINT, how long open connections may finish before serving
+    /// stops anyway (then the followed files are read a last time, checkpoints saved).
+    #[arg(long, value_name = "DURATION", default_value = "5s", value_parser = parse_duration_ms)]
+    pub shutdown_timeout: i64,
+
     /// Also read standard input (in any shape; detected from its first bytes).
     #[arg(long)]
     pub stdin: bool,

@@ -135,3 +135,46 @@ fn exporter_conventions() {
     common::terminate(&child);
     let _ = child.wait();
 }
+
+/// SIGTERM while clients hold half-sent requests: serving stops at the shutdown
+/// deadline, the followed file is read a last time, the checkpoint is written, and
+/// errlens exits 0 with its totals.
+#[test]
+fn shutdown_has_a_deadline() {
+    use std::io::Write as _;
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("api.log");
+    std::fs::write(&log, format!("{}\n", record(1))).unwrap();
+    let state = dir.path().join("state");
+    let serve = Serve::start(&[
+        "--follow",
+        log.to_str().unwrap(),
+        "--from-start",
+        "--poll-interval",
+        "20ms",
+        "--state-dir",
+        state.to_str().unwrap(),
+        "--shutdown-timeout",
+        "2s",
+    ]);
+    assert!(serve.wait_for("errlens_lines_total", 1.0, Duration::from_secs(5)));
+    // 50 connections that never finish their request.
+    let mut held = Vec::new();
+    for _ in 0..50 {
+        let mut s = std::net::TcpStream::connect(&serve.addr).unwrap();
+        s.write_all(b"POST /ingest HTTP/1.1\r\nHost: x\r\nContent-Length: 1000\r\n\r\n{")
+            .unwrap();
+        held.push(s);
+    }
+    // Written after the last poll that could see it only if the final read happens.
+    std::fs::write(&log, format!("{}\n{}\n", record(1), record(2))).unwrap();
+    let started = std::time::Instant::now();
+    let (records, _, _) = serve.stop();
+    let took = started.elapsed();
+    // The held connections kept it serving until the deadline, and no longer.
+    assert!(took >= Duration::from_millis(1500), "stopped after {took:?}");
+    assert!(took < Duration::from_secs(8), "stopped after {took:?}");
+    assert_eq!(records, 2);
+    assert!(state.join("errlens-serve.state.json").exists());
+    drop(held);
+}

@@ -19,6 +19,7 @@ pub fn run(args: ServeArgs) -> anyhow::Result<Outcome> {
             follow_symlinks: args.follow_symlinks,
         },
         ready_needs_files: !args.ready_without_files,
+        shutdown_timeout: Duration::from_millis(args.shutdown_timeout as u64),
         stdin: args.stdin,
         state_dir: args.state_dir,
         max_body: args.max_body,
