@@ -42,6 +42,11 @@ pub struct ServeConfig {
     pub state_dir: Option<PathBuf>,
     /// Largest accepted `/ingest` body, bytes.
     pub max_body: usize,
+    /// Serve `POST /ingest`.
+    pub ingest: bool,
+    /// Host names requests may name (`--allowed-host`); empty: loopback names on a
+    /// loopback address, any name otherwise.
+    pub allowed_hosts: Vec<String>,
     /// Pipeline settings.
     pub pipeline: PipelineConfig,
     /// `/ready` answers 503 until at least one followed file exists (when following).
@@ -179,11 +184,24 @@ pub fn run(
         on_listening(listener.local_addr()?);
         // The signal starts a graceful shutdown; its deadline ends it regardless.
         let (signalled_tx, signalled_rx) = tokio::sync::oneshot::channel::<()>();
-        let server = axum::serve(listener, server::router(state, cfg.max_body))
-            .with_graceful_shutdown(async move {
+        let mut allowed_hosts = cfg.allowed_hosts.clone();
+        if allowed_hosts.is_empty() && cfg.listen.ip().is_loopback() {
+            allowed_hosts = server::LOOPBACK_HOSTS
+                .iter()
+                .map(|h| (*h).to_owned())
+                .collect();
+        }
+        let http = server::HttpConfig {
+            max_body: cfg.max_body,
+            ingest: cfg.ingest,
+            allowed_hosts,
+        };
+        let server = axum::serve(listener, server::router(state, &http)).with_graceful_shutdown(
+            async move {
                 shutdown_signal().await;
                 let _ = signalled_tx.send(());
-            });
+            },
+        );
         let deadline = async move {
             if signalled_rx.await.is_ok() {
                 tokio::time::sleep(cfg.shutdown_timeout).await;

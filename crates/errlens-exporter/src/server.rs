@@ -1,4 +1,8 @@
-//! The HTTP endpoints: `/metrics`, `/healthz`, `/ready` and `POST /ingest`.
+//! The HTTP endpoints: `/`, `/metrics`, `/healthz`, `/ready` and `POST /ingest`, and
+//! what guards them: a Host allow-list against DNS rebinding (on a loopback address,
+//! only loopback names by default), no `/ingest` with `--no-ingest`, and no `/ingest`
+//! body of the content types a browser page may send without asking (`text/plain`,
+//! form data), so a web page cannot inject records.
 
 use crate::pipeline::Pipeline;
 use axum::body::Bytes;
@@ -23,20 +27,94 @@ pub struct AppState {
     pub ready: Arc<AtomicBool>,
 }
 
-/// The router with every endpoint; `/ingest` bodies are limited to `max_body` bytes,
-/// before and after decompression.
-pub fn router(state: AppState, max_body: usize) -> Router {
+/// How the HTTP side is exposed.
+#[derive(Debug, Clone, Default)]
+pub struct HttpConfig {
+    /// Largest `/ingest` body, before and after decompression.
+    pub max_body: usize,
+    /// Serve `POST /ingest` at all.
+    pub ingest: bool,
+    /// Host names (without port) requests may name; empty: any.
+    pub allowed_hosts: Vec<String>,
+}
+
+/// Host names a loopback listener answers by default.
+pub const LOOPBACK_HOSTS: [&str; 4] = ["localhost", "127.0.0.1", "::1", "[::1]"];
+
+/// The router with every endpoint.
+pub fn router(state: AppState, http: &HttpConfig) -> Router {
+    let max_body = http.max_body;
     let ingest = move |s: State<AppState>, headers: HeaderMap, body: Bytes| {
         ingest(s, headers, body, max_body)
     };
-    Router::new()
+    let mut r = Router::new()
         .route("/", get(landing))
         .route("/metrics", get(metrics))
         .route("/healthz", get(|| async { "ok\n" }))
-        .route("/ready", get(ready))
-        .route("/ingest", post(ingest))
-        .layer(DefaultBodyLimit::max(max_body))
+        .route("/ready", get(ready));
+    if http.ingest {
+        r = r.route("/ingest", post(ingest));
+    }
+    let allowed: Arc<Vec<String>> = Arc::new(
+        http.allowed_hosts
+            .iter()
+            .map(|h| h.to_ascii_lowercase())
+            .collect(),
+    );
+    r.layer(DefaultBodyLimit::max(max_body))
+        .layer(axum::middleware::from_fn(
+            move |req: axum::extract::Request, next: axum::middleware::Next| {
+                let allowed = allowed.clone();
+                async move {
+                    if !host_allowed(req.headers(), &allowed) {
+                        return (
+                            StatusCode::MISDIRECTED_REQUEST,
+                            "this Host is not served here (see --allowed-host)\n",
+                        )
+                            .into_response();
+                    }
+                    next.run(req).await
+                }
+            },
+        ))
         .with_state(state)
+}
+
+/// Whether the request's Host (port removed) is allowed; an empty list allows any.
+fn host_allowed(headers: &HeaderMap, allowed: &[String]) -> bool {
+    if allowed.is_empty() {
+        return true;
+    }
+    let Some(host) = headers.get(header::HOST).and_then(|h| h.to_str().ok()) else {
+        return false;
+    };
+    let host = host.trim().to_ascii_lowercase();
+    let name = if host.starts_with('[') {
+        // [::1]:9477
+        host.split_once(']')
+            .map_or(host.as_str(), |(a, _)| a)
+            .trim_start_matches('[')
+    } else {
+        host.rsplit_once(':').map_or(host.as_str(), |(a, p)| {
+            if p.bytes().all(|b| b.is_ascii_digit()) {
+                a
+            } else {
+                host.as_str()
+            }
+        })
+    };
+    allowed.iter().any(|a| a.trim_matches(['[', ']']) == name)
+}
+
+/// Content types a browser page may POST without a CORS preflight: never records.
+fn browser_simple(headers: &HeaderMap) -> Option<String> {
+    let ct = headers.get(header::CONTENT_TYPE)?.to_str().ok()?;
+    let media = ct.split(';').next()?.trim().to_ascii_lowercase();
+    matches!(
+        media.as_str(),
+        "text/plain" | "application/x-www-form-urlencoded" | "multipart/form-data"
+    )
+    .then_some(media)
 }
 
 async fn metrics(State(s): State<AppState>) -> Response {
@@ -104,6 +182,13 @@ async fn ingest(
     body: Bytes,
     max_body: usize,
 ) -> Response {
+    if let Some(media) = browser_simple(&headers) {
+        return (
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            format!("Content-Type {media} is refused (a web page could send it): send application/x-ndjson or application/json\n"),
+        )
+            .into_response();
+    }
     let body = match decode(&headers, body, max_body) {
         Ok(b) => b,
         Err(refusal) => return refusal.into_response(),

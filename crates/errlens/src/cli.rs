@@ -308,6 +308,15 @@ pub struct ServeArgs {
     #[arg(long, value_name = "DURATION", default_value = "250ms", value_parser = parse_duration_ms)]
     pub poll_interval: i64,
 
+    /// Do not serve POST /ingest.
+    #[arg(long)]
+    pub no_ingest: bool,
+
+    /// A Host name requests may name (repeatable). Default: on a loopback address only
+    /// localhost, 127.0.0.1 and ::1 (no DNS rebinding); elsewhere any.
+    #[arg(long = "allowed-host", value_name = "NAME")]
+    pub allowed_hosts: Vec<String>,
+
     /// Largest accepted POST /ingest body, bytes (larger bodies get 413).
     #[arg(long, value_name = "BYTES", default_value_t = 10 * 1024 * 1024)]
     pub max_body: usize,

@@ -162,7 +162,7 @@ fn shutdown_has_a_deadline() {
     let mut held = Vec::new();
     for _ in 0..50 {
         let mut s = std::net::TcpStream::connect(&serve.addr).unwrap();
-        s.write_all(b"POST /ingest HTTP/1.1\r\nHost: x\r\nContent-Length: 1000\r\n\r\n{")
+        s.write_all(b"POST /ingest HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 1000\r\n\r\n{")
             .unwrap();
         held.push(s);
     }
@@ -172,9 +172,63 @@ fn shutdown_has_a_deadline() {
     let (records, _, _) = serve.stop();
     let took = started.elapsed();
     // The held connections kept it serving until the deadline, and no longer.
-    assert!(took >= Duration::from_millis(1500), "stopped after {took:?}");
+    assert!(
+        took >= Duration::from_millis(1500),
+        "stopped after {took:?}"
+    );
     assert!(took < Duration::from_secs(8), "stopped after {took:?}");
     assert_eq!(records, 2);
     assert!(state.join("errlens-serve.state.json").exists());
     drop(held);
+}
+
+/// Browser pages and DNS rebinding: on a loopback address only loopback Host names are
+/// answered; `/ingest` refuses the content types a page may send without asking;
+/// `--no-ingest` removes it.
+#[test]
+fn ingest_is_guarded_against_web_pages() {
+    use std::io::{Read as _, Write as _};
+    let serve = Serve::start(&[]);
+    let raw = |request: String| -> String {
+        let mut s = std::net::TcpStream::connect(&serve.addr).unwrap();
+        s.write_all(request.as_bytes()).unwrap();
+        let mut reply = String::new();
+        let _ = s.read_to_string(&mut reply);
+        reply
+    };
+    let get = |host: &str| {
+        raw(format!(
+            "GET /metrics HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n"
+        ))
+    };
+    assert!(get("127.0.0.1:9477").starts_with("HTTP/1.1 200"));
+    assert!(get("localhost").starts_with("HTTP/1.1 200"));
+    assert!(get("[::1]:9477").starts_with("HTTP/1.1 200"));
+    assert!(
+        get("attacker.example:9477").starts_with("HTTP/1.1 421"),
+        "DNS rebinding"
+    );
+    let body = record(1);
+    let post = |ct: &str| {
+        raw(format!(
+            "POST /ingest HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: {ct}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+            body.len()
+        ))
+    };
+    assert!(post("text/plain").starts_with("HTTP/1.1 415"));
+    assert!(post("application/x-www-form-urlencoded").starts_with("HTTP/1.1 415"));
+    assert!(post("application/x-ndjson").starts_with("HTTP/1.1 200"));
+    assert_eq!(
+        serve.sum("errlens_lines_total"),
+        1.0,
+        "only the NDJSON body counted"
+    );
+    // An allow-list of one's own.
+    let named = Serve::start(&["--allowed-host", "errlens.internal"]);
+    let (status, _) = named.get("/metrics");
+    assert_eq!(status, 421, "127.0.0.1 is not in the list");
+    // No /ingest at all.
+    let closed = Serve::start(&["--no-ingest"]);
+    let (status, _) = closed.post("/ingest", body.as_bytes());
+    assert!(status == 404 || status == 405, "{status}");
 }

@@ -23,6 +23,8 @@ pub fn run(args: ServeArgs) -> anyhow::Result<Outcome> {
         stdin: args.stdin,
         state_dir: args.state_dir,
         max_body: args.max_body,
+        ingest: !args.no_ingest,
+        allowed_hosts: args.allowed_hosts,
         pipeline: PipelineConfig {
             retry_window_ms: args.retry_window,
             top_clients: args.top_clients,
