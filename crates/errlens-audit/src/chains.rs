@@ -237,6 +237,8 @@ fn independent(local_prev: Option<&Event>, ev: &Event, window_ms: i64) -> bool {
 #[derive(Debug, Clone, Default)]
 struct Slot {
     client: u32,
+    /// Wall-clock arrival of the key's last event (live trackers only).
+    arrived_ms: i64,
     prefix: Vec<Event>,
     open: Option<OpenChain>,
     /// Whether the prefix is complete (a later event was independent of history).
@@ -278,6 +280,17 @@ pub struct Tracker {
     max_ts: Option<i64>,
     last_sweep_ts: i64,
     scratch: String,
+    /// Live trackers: bounds by arrival, not log time (see [`Tracker::live`]).
+    live: Option<Live>,
+}
+
+/// A live tracker's bounds: keys are also swept by wall-clock arrival (log time may be
+/// missing or wrong), and at most `max_keys` are kept.
+#[derive(Debug, Default, Clone, Copy)]
+struct Live {
+    max_keys: usize,
+    wall_ms: i64,
+    last_wall_sweep: i64,
 }
 
 impl Tracker {
@@ -290,6 +303,70 @@ impl Tracker {
             window_ms,
             buffer_prefixes,
             ..Tracker::default()
+        }
+    }
+
+    /// A tracker for a live stream (nothing precedes it) whose state is bounded
+    /// whatever the logs hold: a key is also closed once no event of it has *arrived*
+    /// for the longest retry horizon (records without a time, or with a wrong one, are
+    /// swept too), and at most `max_keys` keys are kept (the longest-idle are closed
+    /// first). Call [`Tracker::tick`] with the wall clock.
+    pub fn live(window_ms: i64, max_keys: usize) -> Self {
+        Tracker {
+            window_ms,
+            live: Some(Live {
+                max_keys: max_keys.max(1),
+                ..Live::default()
+            }),
+            ..Tracker::default()
+        }
+    }
+
+    /// Keys tracked now.
+    pub fn keys(&self) -> usize {
+        self.slots.len()
+    }
+
+    /// Live trackers: sets the wall clock (Unix ms) and sweeps by arrival at most every
+    /// 10 s, and by count whenever the key bound is passed.
+    pub fn tick(&mut self, wall_ms: i64, sink: &mut impl Sink) {
+        let Some(live) = &mut self.live else {
+            return;
+        };
+        live.wall_ms = wall_ms;
+        let max_keys = live.max_keys;
+        let by_time = wall_ms - live.last_wall_sweep > 10_000;
+        if by_time {
+            live.last_wall_sweep = wall_ms;
+            let cutoff = wall_ms - MAX_HORIZON_MS - SWEEP_SLACK_MS;
+            self.slots.retain(|_, slot| {
+                if slot.arrived_ms >= cutoff {
+                    return true;
+                }
+                if let Some(open) = slot.open.take() {
+                    sink.chain(&open);
+                }
+                false
+            });
+        }
+        if self.slots.len() > max_keys {
+            // Close the longest-idle tenth beyond the bound, so this runs rarely.
+            let keep = max_keys - max_keys / 10;
+            let mut arrivals: Vec<i64> = self.slots.values().map(|s| s.arrived_ms).collect();
+            let drop = self.slots.len() - keep;
+            let (_, nth, _) = arrivals.select_nth_unstable(drop - 1);
+            let cutoff = *nth;
+            let mut dropped = 0;
+            self.slots.retain(|_, slot| {
+                if dropped < drop && slot.arrived_ms <= cutoff {
+                    dropped += 1;
+                    if let Some(open) = slot.open.take() {
+                        sink.chain(&open);
+                    }
+                    return false;
+                }
+                true
+            });
         }
     }
 
@@ -341,6 +418,9 @@ impl Tracker {
             client,
             ..Slot::default()
         });
+        if let Some(live) = &self.live {
+            slot.arrived_ms = live.wall_ms;
+        }
         if !self.buffer_prefixes || slot.prefix_closed || slot.open.is_some() {
             slot.open = Some(step(slot.open, ev, window, sink));
         } else {
@@ -626,4 +706,56 @@ fn max_opt(a: Option<i64>, b: Option<i64>) -> Option<i64> {
 /// Index of a provider in [`Provider::ALL`].
 pub fn provider_index(p: Provider) -> u8 {
     Provider::ALL.iter().position(|x| *x == p).unwrap_or(2) as u8
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Default)]
+    struct Closed(u64);
+    impl Sink for Closed {
+        fn retry(&mut self, _: u8, _: &RetryCounts) {}
+        fn chain(&mut self, _: &OpenChain) {
+            self.0 += 1;
+        }
+    }
+
+    /// A live tracker closes keys by arrival: events without a time are swept once
+    /// nothing of them arrived for the longest horizon, and keys are capped by count.
+    #[test]
+    fn live_trackers_sweep_by_arrival_and_count() {
+        let mut t = Tracker::live(60_000, 1_000);
+        let mut sink = Closed::default();
+        t.tick(1_000_000, &mut sink);
+        let ev = Event {
+            ts: None,
+            attempt: None,
+            failure: true,
+            retryable: true,
+            simkl_429: false,
+            post: false,
+            retry_after_ms: None,
+            provider: 0,
+        };
+        for k in 0..10 {
+            t.push(k, 0, ev, &mut sink);
+        }
+        assert_eq!(t.keys(), 10);
+        t.tick(1_000_000 + MAX_HORIZON_MS, &mut sink);
+        assert_eq!(t.keys(), 10, "not yet past horizon and slack");
+        t.tick(
+            1_000_000 + MAX_HORIZON_MS + SWEEP_SLACK_MS + 20_000,
+            &mut sink,
+        );
+        assert_eq!((t.keys(), sink.0), (0, 10));
+        for k in 0..5_000 {
+            t.push(k, 0, ev, &mut sink);
+            t.tick(
+                1_000_000 + MAX_HORIZON_MS + SWEEP_SLACK_MS + 20_000,
+                &mut sink,
+            );
+        }
+        assert!(t.keys() <= 1_000, "{}", t.keys());
+    }
 }

@@ -60,6 +60,10 @@ pub struct Metrics {
     pub files_followed: IntGauge,
     /// `--follow` paths and patterns that name no file.
     pub follow_targets_missing: IntGauge,
+    /// Records whose time was too far in the future to be used.
+    pub suspicious_timestamps: prometheus::IntCounter,
+    /// Retry-chain keys tracked.
+    pub chain_keys: IntGauge,
     /// Time of the newest record, Unix seconds.
     pub last_record_timestamp: Gauge,
     /// Build information (always 1).
@@ -105,6 +109,16 @@ impl Metrics {
             "--follow paths and patterns that match no file at the last poll.",
         )?;
         r.register(Box::new(follow_targets_missing.clone()))?;
+        let suspicious_timestamps = prometheus::IntCounter::new(
+            "errlens_suspicious_timestamps_total",
+            "Records whose time is further in the future than --future-skew: counted, their time not used.",
+        )?;
+        r.register(Box::new(suspicious_timestamps.clone()))?;
+        let chain_keys = IntGauge::new(
+            "errlens_chain_keys",
+            "Retry-chain keys tracked (bounded by --max-chain-keys).",
+        )?;
+        r.register(Box::new(chain_keys.clone()))?;
         let last_record_timestamp = Gauge::new(
             "errlens_last_record_timestamp_seconds",
             "Timestamp of the newest record read, Unix seconds (0 before the first).",
@@ -146,6 +160,8 @@ impl Metrics {
             file_rotations,
             files_followed,
             follow_targets_missing,
+            suspicious_timestamps,
+            chain_keys,
             last_record_timestamp,
             build_info,
         };

@@ -25,6 +25,11 @@ pub struct PipelineConfig {
     pub top_endpoints: usize,
     /// How inputs are read (shape, provider hosts, line cap).
     pub ingest: Arc<IngestConfig>,
+    /// Retry-chain keys tracked at most (the longest-idle are closed beyond it).
+    pub max_chain_keys: usize,
+    /// A record time further than this ahead of the clock is suspicious: counted, and
+    /// not used as a time (ms).
+    pub future_skew_ms: i64,
 }
 
 impl Default for PipelineConfig {
@@ -34,6 +39,8 @@ impl Default for PipelineConfig {
             top_clients: 20,
             top_endpoints: 50,
             ingest: Arc::new(IngestConfig::default()),
+            max_chain_keys: 100_000,
+            future_skew_ms: 600_000,
         }
     }
 }
@@ -42,6 +49,7 @@ impl Default for PipelineConfig {
 pub struct Pipeline {
     metrics: Metrics,
     ingest: Arc<IngestConfig>,
+    future_skew_ms: i64,
     tracker: Tracker,
     clients: Admission,
     endpoints: Admission,
@@ -79,8 +87,10 @@ impl Pipeline {
         Pipeline {
             metrics,
             ingest: cfg.ingest.clone(),
-            // A live stream starts here: nothing before it to resolve.
-            tracker: Tracker::new(cfg.retry_window_ms, false),
+            future_skew_ms: cfg.future_skew_ms,
+            // A live stream starts here: nothing before it to resolve; its state is
+            // bounded by arrival and by count, whatever the logs hold.
+            tracker: Tracker::live(cfg.retry_window_ms, cfg.max_chain_keys),
             clients: Admission::new(cfg.top_clients, 10_000),
             endpoints: Admission::new(cfg.top_endpoints, 10_000),
             endpoint: String::with_capacity(64),
@@ -144,6 +154,29 @@ impl Pipeline {
 
 impl RecordSink for Pipeline {
     fn record(&mut self, rec: &Record<'_>) {
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_millis() as i64);
+        if rec.ts_ms.is_some_and(|ts| ts > now + self.future_skew_ms) {
+            // A time from the future would freeze the clock the state is swept by.
+            self.metrics.suspicious_timestamps.inc();
+            let mut timeless = rec.clone();
+            timeless.ts_ms = None;
+            return self.count(&timeless, now);
+        }
+        self.count(rec, now)
+    }
+    fn blank(&mut self) {
+        self.metrics.lines.with_label_values(&["blank"]).inc();
+    }
+    fn malformed(&mut self, _line: u64, _error: &ParseError) {
+        self.metrics.lines.with_label_values(&["malformed"]).inc();
+    }
+}
+
+impl Pipeline {
+    /// Counts one record whose time (if any) is plausible; `now` is the wall clock.
+    fn count(&mut self, rec: &Record<'_>, now: i64) {
         let m = &self.metrics;
         m.lines.with_label_values(&["record"]).inc();
         let v = classify(rec);
@@ -171,13 +204,9 @@ impl RecordSink for Pipeline {
                 .inc();
         }
         let mut sink = MetricsSink(&self.metrics);
+        self.tracker.tick(now, &mut sink);
         self.tracker.observe(rec, &v, 0, &mut sink);
-    }
-    fn blank(&mut self) {
-        self.metrics.lines.with_label_values(&["blank"]).inc();
-    }
-    fn malformed(&mut self, _line: u64, _error: &ParseError) {
-        self.metrics.lines.with_label_values(&["malformed"]).inc();
+        self.metrics.chain_keys.set(self.tracker.keys() as i64);
     }
 }
 

@@ -186,3 +186,37 @@ fn globs_skip_links_and_missing_targets_are_reported() {
     assert_eq!(m3.follow_targets_missing.get(), 0);
     assert_eq!(lines(&m3, "record"), 1);
 }
+
+/// The live state is bounded whatever the logs hold: keys without timestamps are
+/// capped, and a time from the far future is counted as suspicious rather than
+/// freezing the clock or the last-record gauge.
+#[test]
+fn live_state_is_bounded() {
+    let m = Metrics::register(&Registry::new(), &DEFAULT_BUCKETS).unwrap();
+    let cfg = PipelineConfig {
+        max_chain_keys: 5_000,
+        ..PipelineConfig::default()
+    };
+    let mut p = Pipeline::new(m.clone(), &cfg);
+    let mut body = String::new();
+    for i in 0..60_000 {
+        body.push_str(&format!(
+            "{{\"url\":\"https://api.simkl.com/x/{i}\",\"status\":500,\"client_id\":\"c\"}}\n"
+        ));
+    }
+    let out = p.body(body.as_bytes(), 0);
+    assert_eq!(out.records, 60_000);
+    assert!(m.chain_keys.get() <= 5_000, "{}", m.chain_keys.get());
+    let out = p.body(
+        br#"{"ts":"9999-12-31T23:59:59Z","url":"https://api.simkl.com/y","status":200}"#,
+        0,
+    );
+    assert_eq!(out.records, 1);
+    assert_eq!(m.suspicious_timestamps.get(), 1);
+    assert_eq!(m.last_record_timestamp.get(), 0.0);
+    p.body(
+        br#"{"ts":1795168800,"url":"https://api.simkl.com/y","status":200}"#,
+        0,
+    );
+    assert_eq!(m.last_record_timestamp.get(), 1_795_168_800.0);
+}

@@ -308,6 +308,16 @@ pub struct ServeArgs {
     #[arg(long, value_name = "DURATION", default_value = "250ms", value_parser = parse_duration_ms)]
     pub poll_interval: i64,
 
+    /// Retry-chain keys tracked at most (memory bound: ~100 bytes a key); the
+    /// longest-idle are closed beyond it.
+    #[arg(long, value_name = "N", default_value_t = 100_000)]
+    pub max_chain_keys: usize,
+
+    /// A record time further than this in the future is counted as suspicious and not
+    /// used as a time (it would freeze the clock state is swept by).
+    #[arg(long, value_name = "DURATION", default_value = "10m", value_parser = parse_duration_ms)]
+    pub future_skew: i64,
+
     /// Do not serve POST /ingest.
     #[arg(long)]
     pub no_ingest: bool,

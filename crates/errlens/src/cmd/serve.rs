@@ -29,6 +29,8 @@ pub fn run(args: ServeArgs) -> anyhow::Result<Outcome> {
             retry_window_ms: args.retry_window,
             top_clients: args.top_clients,
             top_endpoints: args.top_endpoints,
+            max_chain_keys: args.max_chain_keys,
+            future_skew_ms: args.future_skew,
             ingest: std::sync::Arc::new(super::ingest::config(&args.ingest)?),
         },
         buckets: args.buckets.unwrap_or_else(|| DEFAULT_BUCKETS.to_vec()),
