@@ -404,7 +404,14 @@ mod tests {
             .encode_to_string(&r.gather())
             .unwrap();
         assert!(text.contains("errlens_lines_total{result=\"record\"} 1"));
-        assert!(text.contains("errlens_build_info{version="));
+        let info = text
+            .lines()
+            .find(|l| l.starts_with("errlens_build_info{"))
+            .expect("build info");
+        assert!(
+            info.contains("version=\"") && info.contains("commit=\""),
+            "{info}"
+        );
         // A second registration on the same registry is an error, not a silent clash.
         assert!(Metrics::register(&r, &DEFAULT_BUCKETS).is_err());
     }
