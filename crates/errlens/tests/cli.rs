@@ -1,5 +1,7 @@
 //! CLI behaviour of every subcommand: outputs, formats and exit codes.
 
+mod common;
+
 use assert_cmd::Command;
 use predicates::prelude::*;
 use serde_json::Value;
@@ -12,21 +14,6 @@ const SAMPLE: &str = concat!(
 
 fn errlens() -> Command {
     Command::cargo_bin("errlens").unwrap()
-}
-
-fn json_report(args: &[&str]) -> Value {
-    let out = errlens()
-        .arg("report")
-        .args(args)
-        .args(["--format", "json"])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_slice(&out.stdout).unwrap()
 }
 
 #[test]
@@ -45,7 +32,7 @@ fn report_table_is_the_default() {
 
 #[test]
 fn report_json_has_the_v1_contract() {
-    let r = json_report(&[SAMPLE]);
+    let r = common::json_report(&[SAMPLE]);
     assert_eq!(r["schema"], "errlens.report/v1");
     for key in [
         "records",
@@ -123,7 +110,7 @@ fn output_file_and_stdin_and_gzip() {
     let mut enc = flate2_writer(&gz);
     enc.write_all(&data).unwrap();
     drop(enc);
-    let from_gz = json_report(&[gz.to_str().unwrap()]);
+    let from_gz = common::json_report(&[gz.to_str().unwrap()]);
     assert_eq!(from_file["groups"], from_gz["groups"]);
     assert_eq!(from_file["records"], from_gz["records"]);
 }
@@ -345,7 +332,7 @@ fn emit_summary_and_merge_equal_one_run() {
         .unwrap();
     assert!(merged.status.success());
     let mut merged: Value = serde_json::from_slice(&merged.stdout).unwrap();
-    let mut single = json_report(&[log.to_str().unwrap()]);
+    let mut single = common::json_report(&[log.to_str().unwrap()]);
     for v in [&mut merged, &mut single] {
         v.as_object_mut().unwrap().remove("inputs");
         v.as_object_mut().unwrap().remove("malformed_sample");
@@ -364,7 +351,7 @@ fn emit_summary_and_merge_equal_one_run() {
 
 #[test]
 fn report_has_retry_pressure_and_latency_sections() {
-    let r = json_report(&[SAMPLE]);
+    let r = common::json_report(&[SAMPLE]);
     for k in [
         "total",
         "wasted",

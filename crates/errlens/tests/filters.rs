@@ -2,24 +2,10 @@
 //! log pre-filtered here (by this test's own reading of each line) counts, and says how
 //! many records it left out and why.
 
-use assert_cmd::Command;
+mod common;
+
 use errlens_gen::{generate, GenConfig};
 use serde_json::Value;
-
-fn report(args: &[&str]) -> Value {
-    let out = Command::cargo_bin("errlens")
-        .unwrap()
-        .args(["report", "--format", "json", "--top", "1000"])
-        .args(args)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_slice(&out.stdout).unwrap()
-}
 
 /// Unix ms of the generator's `YYYY-MM-DDTHH:MM:SS.mmmZ` (days from 2026-11-20).
 fn ts_ms(s: &str) -> i64 {
@@ -73,7 +59,9 @@ fn filtered_report_equals_the_report_of_a_prefiltered_log() {
     std::fs::write(&prefiltered, &pre).unwrap();
     let since_s = "2026-11-20T10:00:20Z";
     let until_s = "2026-11-20T10:01:40Z";
-    let mut got = report(&[
+    let mut got = common::json_report(&[
+        "--top",
+        "1000",
         "--status",
         "4xx",
         "--status",
@@ -96,7 +84,7 @@ fn filtered_report_equals_the_report_of_a_prefiltered_log() {
         "",
         full.to_str().unwrap(),
     ]);
-    let mut want = report(&[prefiltered.to_str().unwrap()]);
+    let mut want = common::json_report(&["--top", "1000", prefiltered.to_str().unwrap()]);
     assert!(
         want["records"].as_u64().unwrap() > 20,
         "the filters keep something"

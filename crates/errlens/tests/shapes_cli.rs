@@ -2,9 +2,10 @@
 //! `--mapping`, `--provider-host`, `--max-line-bytes`, `errlens shapes`, zstd inputs,
 //! and exit code 3 with a hint when nothing in an input is understood.
 
+mod common;
+
 use assert_cmd::Command;
 use predicates::prelude::*;
-use serde_json::Value;
 use std::path::{Path, PathBuf};
 
 fn errlens() -> Command {
@@ -33,21 +34,6 @@ fn clean(dir: &Path, name: &str) -> PathBuf {
     p
 }
 
-fn json(args: &[&str]) -> Value {
-    let out = errlens()
-        .arg("report")
-        .args(args)
-        .args(["--format", "json"])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_slice(&out.stdout).unwrap()
-}
-
 #[test]
 fn every_fixture_is_read_with_no_flags_and_names_its_shape() {
     let dir = tempfile::tempdir().unwrap();
@@ -63,7 +49,7 @@ fn every_fixture_is_read_with_no_flags_and_names_its_shape() {
         ("clf.log", "clf"),
     ] {
         let p = clean(dir.path(), file);
-        let r = json(&[p.to_str().unwrap()]);
+        let r = common::json_report(&[p.to_str().unwrap()]);
         assert_eq!(r["inputs"][0]["shape"], shape, "{file}");
         assert!(
             r["records"].as_u64().unwrap() >= 5,
@@ -95,7 +81,7 @@ fn mixed_inputs_are_read_line_by_line_and_named_mixed() {
         ),
     )
     .unwrap();
-    let r = json(&[p.to_str().unwrap()]);
+    let r = common::json_report(&[p.to_str().unwrap()]);
     assert_eq!(
         (r["records"].as_u64(), r["malformed"].as_u64()),
         (Some(3), Some(0))
@@ -139,7 +125,7 @@ fn forced_and_custom_shapes() {
         "envelope=resp.body",
         p.to_str().unwrap(),
     ];
-    let r = json(&args);
+    let r = common::json_report(&args);
     assert_eq!(r["records"], 2);
     assert_eq!(r["inputs"][0]["shape"], "custom");
     let g = &r["groups"][0];
@@ -158,7 +144,7 @@ fn forced_and_custom_shapes() {
         "name = \"gateway\"\n[fields]\nstatus = \"resp.code\"\nurl = \"target\"\nts = \"at\"\nlatency_ms = { path = \"took_us\", unit = \"us\" }\nenvelope = \"resp.body\"\n",
     )
     .unwrap();
-    let r2 = json(&["--mapping", m.to_str().unwrap(), p.to_str().unwrap()]);
+    let r2 = common::json_report(&["--mapping", m.to_str().unwrap(), p.to_str().unwrap()]);
     assert_eq!(r2["inputs"][0]["shape"], "gateway");
     assert_eq!(r2["groups"], r["groups"]);
     // A broken mapping is a usage error naming the file.
@@ -202,7 +188,7 @@ fn provider_hosts_and_the_status_code_rule() {
         ),
     )
     .unwrap();
-    let r = json(&[p.to_str().unwrap()]);
+    let r = common::json_report(&[p.to_str().unwrap()]);
     assert_eq!(r["records"], 3);
     let providers: Vec<(String, u64)> = r["groups"]
         .as_array()
@@ -224,7 +210,7 @@ fn provider_hosts_and_the_status_code_rule() {
         "{providers:?}"
     );
     // With the proxy named, its TMDB envelope counts as TMDB's; the bare 404 stays.
-    let r = json(&[
+    let r = common::json_report(&[
         "--provider-host",
         "tmdb-cache.internal=tmdb",
         p.to_str().unwrap(),
@@ -249,7 +235,7 @@ fn line_cap_and_zstd() {
     let p = dir.path().join("a.log");
     let long = format!(r#"{{"status":200,"message":"{}"}}"#, "x".repeat(5000));
     std::fs::write(&p, format!("{long}\n{{\"status\":500}}\n")).unwrap();
-    let r = json(&["--max-line-bytes", "4KiB", p.to_str().unwrap()]);
+    let r = common::json_report(&["--max-line-bytes", "4KiB", p.to_str().unwrap()]);
     assert_eq!(
         (r["records"].as_u64(), r["malformed"].as_u64()),
         (Some(1), Some(1))
@@ -262,7 +248,7 @@ fn line_cap_and_zstd() {
         .output()
         .expect("zstd is installed by scripts/test");
     std::fs::write(&z, out.stdout).unwrap();
-    let rz = json(&["--max-line-bytes", "4KiB", z.to_str().unwrap()]);
+    let rz = common::json_report(&["--max-line-bytes", "4KiB", z.to_str().unwrap()]);
     assert_eq!(rz["records"], r["records"]);
     assert_eq!(rz["inputs"][0]["bytes"], r["inputs"][0]["bytes"]);
 }

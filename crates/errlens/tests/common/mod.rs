@@ -1,4 +1,5 @@
-//! Shared helpers for tests that run `errlens serve` (and Prometheus) as real processes.
+//! Shared helpers for the integration tests: `errlens report` as JSON, and `errlens
+//! serve` (and Prometheus) as real processes.
 #![allow(dead_code)]
 
 use std::io::{BufRead, BufReader};
@@ -7,6 +8,23 @@ use std::process::{Child, Command, Stdio};
 
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
+
+/// `errlens report ARGS --format json`, which must succeed, as JSON.
+pub fn json_report(args: &[&str]) -> serde_json::Value {
+    let out = assert_cmd::Command::cargo_bin("errlens")
+        .unwrap()
+        .arg("report")
+        .args(args)
+        .args(["--format", "json"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap()
+}
 
 /// An HTTP agent that returns 4xx/5xx responses instead of errors.
 pub fn agent() -> ureq::Agent {
