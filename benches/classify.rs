@@ -4,14 +4,15 @@
 //! measures memory bandwidth, not classification.
 
 use criterion::{black_box, criterion_group, criterion_main, Criterion, Throughput};
-use errlens_classify::classify;
-use errlens_parse::parse_line;
+use errlens_classify::Registry;
+use errlens_parse::parse_line_with;
 
 fn bench(c: &mut Criterion) {
     let log = errlens_bench::log(2_000);
+    let registry = Registry::builtin();
     let records: Vec<_> = errlens_bench::lines(&log)
         .into_iter()
-        .filter_map(|l| parse_line(l).ok())
+        .filter_map(|l| parse_line_with(l, registry.map()).ok())
         .collect();
     let mut g = c.benchmark_group("classify");
     g.throughput(Throughput::Elements(records.len() as u64));
@@ -19,7 +20,7 @@ fn bench(c: &mut Criterion) {
         b.iter(|| {
             let mut failures = 0u32;
             for r in &records {
-                failures += u32::from(classify(black_box(r)).failure);
+                failures += u32::from(registry.classify(black_box(r)).failure);
             }
             failures
         })

@@ -4,7 +4,8 @@
 //! rewritten in every shape, detected and decoded as `errlens report` does).
 
 use criterion::{black_box, criterion_group, criterion_main, Criterion, Throughput};
-use errlens_parse::{parse_line, Decoder, IngestConfig, ParseError, Record, RecordSink};
+use errlens_classify::Registry;
+use errlens_parse::{parse_line_with, Decoder, IngestConfig, ParseError, Record, RecordSink};
 
 fn shape(name: &str, line: &str) -> (String, Vec<u8>) {
     let mut buf = Vec::new();
@@ -44,7 +45,8 @@ fn bench(c: &mut Criterion) {
             b.iter(|| {
                 let mut ok = 0u32;
                 for l in &lines {
-                    ok += u32::from(parse_line(black_box(l)).is_ok());
+                    ok +=
+                        u32::from(parse_line_with(black_box(l), Registry::builtin().map()).is_ok());
                 }
                 ok
             })
@@ -74,7 +76,11 @@ fn shapes(c: &mut Criterion) {
     }
     for (name, text) in &inputs {
         let bytes = text.as_bytes();
-        let decoder = Decoder::new(&IngestConfig::default(), bytes);
+        let cfg = IngestConfig {
+            providers: Registry::builtin().map().clone(),
+            ..IngestConfig::default()
+        };
+        let decoder = Decoder::new(&cfg, bytes);
         g.throughput(Throughput::Bytes(bytes.len() as u64));
         if decoder.is_document() {
             g.bench_function(name.as_str(), |b| {

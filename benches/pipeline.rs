@@ -13,7 +13,7 @@ fn bench(c: &mut Criterion) {
         b.iter(|| {
             let mut a = Auditor::new(AuditConfig::default());
             a.read("bench", log.as_slice()).unwrap();
-            Report::from_summary(&a.finish(), ReportOptions::default()).records
+            Report::from_summary(&a.finish(), &ReportOptions::default()).records
         })
     });
     g.finish();

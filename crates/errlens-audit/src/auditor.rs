@@ -4,19 +4,20 @@
 //! warm: interned ids for error strings, clients and endpoints, one hash of the retry
 //! key, counters, and a histogram record.
 
-use crate::chains::{provider_index, ChainCounts, OpenChain, RetryCounts, Sink, Tracker};
-use crate::endpoint::template_into;
+use crate::chains::{ChainCounts, OpenChain, RetryCounts, Sink, Tracker};
+use crate::endpoint::{template_into, Secrets};
 use crate::intern::Interner;
 use crate::latency::Latency;
 use crate::summary::{
     count_chain, ClientStats, EndpointStats, GroupCount, InputStats, MalformedLine, MinuteStats,
     Pressure, Summary,
 };
-use errlens_classify::{classify, Verdict};
+use errlens_classify::{Registry, Verdict};
 use errlens_parse::frame::{read_frames, Frames, READ_BLOCK};
-use errlens_parse::{Decoder, IngestConfig, ParseError, Provider, Record, RecordSink};
+use errlens_parse::{Decoder, IngestConfig, ParseError, ProviderId, Record, RecordSink};
 use rustc_hash::FxHashMap as HashMap;
 use std::io::{self, BufRead, Read};
+use std::sync::Arc;
 
 /// Distinct endpoints kept per audit; further ones are counted as `<other>`.
 pub const MAX_ENDPOINTS: usize = 500;
@@ -26,8 +27,11 @@ pub const MAX_ENDPOINTS: usize = 500;
 pub struct AuditConfig {
     /// How many malformed lines the report lists (the rest are only counted).
     pub malformed_sample: usize,
-    /// How inputs are read: shape (forced or detected), provider hosts, line cap.
-    pub ingest: std::sync::Arc<IngestConfig>,
+    /// The providers records are classified with. The ingest configuration's
+    /// provider map must be this registry's (with any `--provider-host` overrides).
+    pub registry: Arc<Registry>,
+    /// How inputs are read: shape (forced or detected), provider map, line cap.
+    pub ingest: Arc<IngestConfig>,
     /// Which records to keep (`--since`, `--status`, …); the rest are counted as
     /// filtered.
     pub filter: Option<std::sync::Arc<crate::filter::Filter>>,
@@ -46,7 +50,11 @@ impl Default for AuditConfig {
     fn default() -> Self {
         AuditConfig {
             malformed_sample: 10,
-            ingest: std::sync::Arc::new(IngestConfig::default()),
+            registry: Registry::builtin_shared(),
+            ingest: Arc::new(IngestConfig {
+                providers: Arc::clone(Registry::builtin().map()),
+                ..IngestConfig::default()
+            }),
             filter: None,
             retry_window_ms: 60_000,
             mergeable_chains: false,
@@ -58,7 +66,7 @@ impl Default for AuditConfig {
 /// Group key with the error id interned, so counting a record allocates nothing.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 struct LiveKey {
-    provider: Provider,
+    provider: ProviderId,
     status: u16,
     error: Option<u32>,
     tmdb_code: Option<i64>,
@@ -110,13 +118,13 @@ impl RecordSink for AuditSink<'_> {
     #[inline]
     fn record(&mut self, rec: &Record<'_>) {
         if let Some(f) = &self.auditor.config.filter {
-            if !f.keeps(rec) {
+            if !f.keeps(rec, &self.auditor.config.registry) {
                 self.auditor.summary.filtered += 1;
                 return;
             }
         }
         self.cursor.stats.records += 1;
-        let verdict = classify(rec);
+        let verdict = self.auditor.config.registry.classify(rec);
         self.auditor.observe(rec, &verdict);
     }
     fn blank(&mut self) {
@@ -172,7 +180,8 @@ impl Feed<'_> {
 #[derive(Debug, Default)]
 struct RetryTotals {
     total: RetryCounts,
-    by_provider: [RetryCounts; 3],
+    /// Per provider, by registry index.
+    by_provider: Vec<RetryCounts>,
     chains: ChainCounts,
     by_client: Vec<RetryCounts>,
 }
@@ -187,7 +196,9 @@ impl Sink for LiveSink<'_> {
     fn retry(&mut self, provider: u8, judged: &RetryCounts) {
         let t = &mut *self.totals;
         t.total.add(judged);
-        t.by_provider[usize::from(provider).min(2)].add(judged);
+        if let Some(p) = t.by_provider.get_mut(usize::from(provider)) {
+            p.add(judged);
+        }
         let i = self.client as usize;
         if i < t.by_client.len() {
             t.by_client[i].add(judged);
@@ -214,8 +225,12 @@ pub struct Auditor {
     minute: (Option<i64>, Pressure),
     /// Records per HTTP status, indexed by status.
     by_status: Box<[u64; 600]>,
-    providers: [Pressure; 3],
-    latency: [Latency; 3],
+    /// Per provider, by registry index.
+    providers: Vec<Pressure>,
+    /// Per provider, by registry index.
+    latency: Vec<Latency>,
+    /// Credential segments of the loaded providers.
+    secrets: Secrets,
     tracker: Tracker,
     retries: RetryTotals,
     scratch: String,
@@ -231,9 +246,12 @@ impl Auditor {
                 .as_ref()
                 .map(|f| f.describe())
                 .unwrap_or_default(),
+            definitions: config.registry.stamps(),
             ..Summary::default()
         };
+        let slots = config.registry.slots();
         Auditor {
+            secrets: Secrets::of(&config.registry),
             tracker: Tracker::new(config.retry_window_ms, config.mergeable_chains),
             config,
             summary,
@@ -246,9 +264,12 @@ impl Auditor {
             minutes: HashMap::default(),
             minute: (None, Pressure::default()),
             by_status: Box::new([0; 600]),
-            providers: Default::default(),
-            latency: Default::default(),
-            retries: RetryTotals::default(),
+            providers: vec![Pressure::default(); slots],
+            latency: vec![Latency::default(); slots],
+            retries: RetryTotals {
+                by_provider: vec![RetryCounts::default(); slots],
+                ..RetryTotals::default()
+            },
             scratch: String::with_capacity(64),
         }
     }
@@ -363,30 +384,26 @@ impl Auditor {
         if let Some(n) = self.by_status.get_mut(usize::from(rec.status)) {
             *n += 1;
         }
+        let registry = &self.config.registry;
         let key = LiveKey {
             provider: rec.provider,
             status: rec.status,
-            error: match rec.provider {
-                Provider::Tmdb => None,
-                _ => rec
-                    .error
-                    .as_deref()
-                    .map(|e| self.errors.intern(errlens_classify::shown_error_id(e))),
-            },
-            tmdb_code: match rec.provider {
-                Provider::Tmdb => rec.tmdb_code,
-                _ => None,
-            },
+            error: registry.group_error(rec, v).map(|e| self.errors.intern(e)),
+            tmdb_code: registry.group_code(rec),
         };
         *self.groups.entry(key).or_default() += 1;
 
-        let p = provider_index(rec.provider);
-        self.providers[usize::from(p)].count(rec.status);
+        let p = rec.provider.index();
+        if let Some(pressure) = self.providers.get_mut(p) {
+            pressure.count(rec.status);
+        }
         // Latency is recorded once: in the endpoint's histogram when there is a path
         // (provider histograms are merged from them at the end), else here.
         let path = rec.path();
         if let (Some(ms), None) = (rec.latency_ms, path) {
-            self.latency[usize::from(p)].record_ms(ms);
+            if let Some(l) = self.latency.get_mut(p) {
+                l.record_ms(ms);
+            }
         }
         if let Some(ts) = rec.ts_ms {
             // Logs are mostly in time order: count into the current minute and touch
@@ -415,14 +432,15 @@ impl Auditor {
         if let Some(path) = path {
             let name = &mut self.scratch;
             name.clear();
-            name.push_str(rec.provider.as_str());
+            let provider = self.config.registry.name(rec.provider);
+            name.push_str(provider);
             name.push(' ');
-            template_into(path, name);
+            template_into(path, name, &self.secrets);
             let id = match self.endpoints.get(name) {
                 Some(id) => id,
                 None if self.endpoint_stats.len() < MAX_ENDPOINTS => self.endpoints.intern(name),
                 None => {
-                    name.truncate(rec.provider.as_str().len() + 1);
+                    name.truncate(provider.len() + 1);
                     name.push_str("<other>");
                     self.endpoints.intern(name)
                 }
@@ -464,7 +482,7 @@ impl Auditor {
             .groups
             .iter()
             .map(|(k, &count)| GroupCount {
-                provider: k.provider.as_str().to_owned(),
+                provider: self.config.registry.name(k.provider).to_owned(),
                 status: k.status,
                 error: k.error.map(|id| self.errors.name(id).to_owned()),
                 tmdb_code: k.tmdb_code,
@@ -488,13 +506,15 @@ impl Auditor {
         s.chain_state = self.tracker.finish(|id| clients.name(id).to_owned());
         s.retries = self.retries.total;
         s.chains = self.retries.chains;
-        for (i, p) in Provider::ALL.iter().enumerate() {
+        let registry = &self.config.registry;
+        for id in registry.ids() {
+            let (i, name) = (id.index(), registry.name(id));
             if self.providers[i].requests > 0 {
-                s.providers.insert(p.as_str().to_owned(), self.providers[i]);
+                s.providers.insert(name.to_owned(), self.providers[i]);
             }
             if self.retries.by_provider[i].total > 0 {
                 s.retries_by_provider
-                    .insert(p.as_str().to_owned(), self.retries.by_provider[i]);
+                    .insert(name.to_owned(), self.retries.by_provider[i]);
             }
         }
         for (i, pressure) in self.client_pressure.iter().enumerate() {
@@ -513,14 +533,17 @@ impl Auditor {
             if latency.is_empty() {
                 continue;
             }
-            if let Some(p) = errlens_parse::Provider::from_name(provider) {
-                self.latency[usize::from(provider_index(p))].merge(latency);
+            if let Some(p) = registry.by_name(provider) {
+                self.latency[p.index()].merge(latency);
             }
         }
-        for (i, p) in Provider::ALL.iter().enumerate() {
+        for id in registry.ids() {
+            let i = id.index();
             if !self.latency[i].is_empty() {
-                s.latency
-                    .insert(p.as_str().to_owned(), std::mem::take(&mut self.latency[i]));
+                s.latency.insert(
+                    registry.name(id).to_owned(),
+                    std::mem::take(&mut self.latency[i]),
+                );
             }
         }
         let mut endpoints: Vec<EndpointStats> = self

@@ -18,7 +18,7 @@
 
 use crate::endpoint::chain_key;
 use errlens_classify::Verdict;
-use errlens_parse::{Provider, Record};
+use errlens_parse::Record;
 use rustc_hash::FxHashMap as HashMap;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -47,13 +47,13 @@ pub struct Event {
     pub failure: bool,
     /// Failed with a retryable error.
     pub retryable: bool,
-    /// A Simkl 429.
-    pub simkl_429: bool,
+    /// A 429 from a provider where POSTing again right after extends the block.
+    pub blocks_posts: bool,
     /// An HTTP POST.
     pub post: bool,
     /// The response's Retry-After, ms.
     pub retry_after_ms: Option<i64>,
-    /// Provider, as an index into [`Provider::ALL`].
+    /// Provider, as its registry index.
     pub provider: u8,
 }
 
@@ -65,13 +65,17 @@ impl Event {
             attempt: rec.attempt,
             failure: v.failure,
             retryable: v.retryable(),
-            simkl_429: rec.provider == Provider::Simkl && rec.status == 429,
+            blocks_posts: v.blocks_posts,
             post: rec
                 .method
                 .as_deref()
                 .is_some_and(|m| m.eq_ignore_ascii_case("POST")),
-            retry_after_ms: rec.retry_after_s.map(|s| (s * 1000.0).round() as i64),
-            provider: provider_index(rec.provider),
+            // Retry-After as logged, else the least wait the provider documents.
+            retry_after_ms: rec
+                .retry_after_s
+                .map(|s| (s * 1000.0).round() as i64)
+                .or(v.min_wait_ms.map(i64::from)),
+            provider: rec.provider.index() as u8,
         }
     }
 
@@ -196,7 +200,7 @@ pub fn step(prev: Option<OpenChain>, ev: Event, window_ms: i64, sink: &mut impl 
         match continues {
             Some(p) => {
                 j.wasted = u64::from(p.last.failure && !p.last.retryable);
-                j.post_after_429 = u64::from(ev.post && p.last.simkl_429);
+                j.post_after_429 = u64::from(ev.post && p.last.blocks_posts);
                 if let (Some(a), Some(b)) = (p.last.ts, ev.ts) {
                     let idx = (position.clamp(2, 6) - 2) as usize;
                     let wait = BACKOFF_MS[idx].max(p.last.retry_after_ms.unwrap_or(0));
@@ -703,11 +707,6 @@ fn max_opt(a: Option<i64>, b: Option<i64>) -> Option<i64> {
     }
 }
 
-/// Index of a provider in [`Provider::ALL`].
-pub fn provider_index(p: Provider) -> u8 {
-    Provider::ALL.iter().position(|x| *x == p).unwrap_or(2) as u8
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -733,7 +732,7 @@ mod tests {
             attempt: None,
             failure: true,
             retryable: true,
-            simkl_429: false,
+            blocks_posts: false,
             post: false,
             retry_after_ms: None,
             provider: 0,

@@ -4,15 +4,97 @@
 //! (`/3/movie/550` → `/3/movie/:id`) to keep one row per route, not per title, and
 //! segments that are credentials are templated whatever they look like
 //! (`/oauth/pin/ABCD1234` → `/oauth/pin/:code`), so no report or label prints them.
+//! Which segments are credentials is data: each provider definition lists its
+//! `secret_segments`, and every loaded provider's apply to every path (a proxy that
+//! logs its own host must not leak a code either).
 
-/// Path segments that are credentials: after these two segments, the next one is
-/// replaced by the placeholder. Simkl's PIN flow polls `/oauth/pin/{user_code}`.
-pub const SECRET_SEGMENTS: &[(&str, &str, &str)] = &[("oauth", "pin", ":code")];
+use errlens_classify::Registry;
+
+/// The most segments a secret template may have before its credential segment.
+pub const MAX_BEFORE: usize = errlens_classify::def::MAX_SECRET_DEPTH;
+
+/// Credential segments: each rule is the literal segments that precede a credential
+/// (`:name` in a template matches any segment) and the placeholder that replaces it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Secrets {
+    rules: Vec<(Vec<String>, String)>,
+    /// Bit `n` set: some rule's segment just before its credential has `n` bytes (bit
+    /// 63: 63 or more, or any segment), so most segments are ruled out by one test.
+    lengths: u64,
+}
+
+impl Secrets {
+    /// The rules of endpoint templates such as `/oauth/pin/:code` (each `:name`
+    /// segment after the first literal one is a credential).
+    pub fn new<'t>(templates: impl IntoIterator<Item = &'t str>) -> Secrets {
+        let mut rules = Vec::new();
+        for t in templates {
+            let segs: Vec<&str> = t.trim_start_matches('/').split('/').collect();
+            for (k, seg) in segs.iter().enumerate() {
+                if k > 0 && k <= MAX_BEFORE && seg.starts_with(':') {
+                    let before = segs[..k].iter().map(|s| s.to_ascii_lowercase()).collect();
+                    let rule = (before, (*seg).to_owned());
+                    if !rules.contains(&rule) {
+                        rules.push(rule);
+                    }
+                }
+            }
+        }
+        let lengths = rules
+            .iter()
+            .fold(0u64, |m, (want, _): &(Vec<String>, String)| {
+                let last = &want[want.len() - 1];
+                if last.starts_with(':') {
+                    u64::MAX
+                } else {
+                    m | 1 << last.len().min(63)
+                }
+            });
+        Secrets { rules, lengths }
+    }
+
+    /// The secret segments of every provider in `registry`.
+    pub fn of(registry: &Registry) -> Secrets {
+        Secrets::new(
+            registry
+                .providers()
+                .iter()
+                .flat_map(|p| p.secret_segments.iter().map(String::as_str)),
+        )
+    }
+
+    /// Whether a segment right after `prev` may be a credential: the cheap test made
+    /// for every segment (a length compare per rule, mostly).
+    #[inline]
+    fn may_follow(&self, prev: &str) -> bool {
+        if self.lengths & (1 << prev.len().min(63)) == 0 {
+            return false;
+        }
+        self.rules.iter().any(|(want, _)| {
+            let last = &want[want.len() - 1];
+            last.starts_with(':') || (last.len() == prev.len() && last.eq_ignore_ascii_case(prev))
+        })
+    }
+
+    /// The placeholder for the segment that follows `before` (the path up to it,
+    /// without the separating `/`), if a rule's segments end `before`.
+    fn placeholder(&self, before: &str) -> Option<&str> {
+        self.rules.iter().find_map(|(want, ph)| {
+            let mut segs = before.rsplit('/').filter(|s| !s.is_empty());
+            let all = want.iter().rev().all(|w| {
+                segs.next()
+                    .is_some_and(|b| w.starts_with(':') || w.eq_ignore_ascii_case(b))
+            });
+            all.then_some(ph.as_str())
+        })
+    }
+}
 
 /// Appends the templated form of `path` to `out`: numeric segments,
 /// IMDb-style ids (`tt0111161`) and long hex or UUID segments become `:id`; a leading
-/// numeric segment is an API version (`/3`, `/4` on TMDB) and is kept.
-pub fn template_into(path: &str, out: &mut String) {
+/// numeric segment is an API version (`/3`, `/4` on TMDB) and is kept; a credential
+/// segment (by `secrets`) becomes its placeholder.
+pub fn template_into(path: &str, out: &mut String, secrets: &Secrets) {
     let start = out.len();
     let b = path.as_bytes();
     let end = b
@@ -23,8 +105,9 @@ pub fn template_into(path: &str, out: &mut String) {
     // none, so this is one or three copies instead of one per segment.
     let mut run = 0;
     let mut seg_start = 0;
-    // The two segments before this one, for credential segments.
-    let (mut before, mut prev) = ("", "");
+    // The segment before this one, for credential segments.
+    let mut prev = "";
+    let track = !secrets.rules.is_empty();
     for i in 0.. {
         let seg_end = b[seg_start..end]
             .iter()
@@ -32,13 +115,10 @@ pub fn template_into(path: &str, out: &mut String) {
             .map_or(end, |p| seg_start + p);
         let seg = &path[seg_start..seg_end];
         let version = i == 1 && seg.len() <= 2 && seg.bytes().all(|c| c.is_ascii_digit());
-        let secret = if seg.is_empty() {
-            None
+        let secret = if track && !seg.is_empty() && !prev.is_empty() && secrets.may_follow(prev) {
+            secrets.placeholder(&path[..seg_start.saturating_sub(1)])
         } else {
-            SECRET_SEGMENTS
-                .iter()
-                .find(|(a, b, _)| before.eq_ignore_ascii_case(a) && prev.eq_ignore_ascii_case(b))
-                .map(|s| s.2)
+            None
         };
         if let Some(placeholder) = secret {
             out.push_str(&path[run..seg_start]);
@@ -49,7 +129,9 @@ pub fn template_into(path: &str, out: &mut String) {
             out.push_str(":id");
             run = seg_end;
         }
-        (before, prev) = (prev, seg);
+        if !seg.is_empty() {
+            prev = seg;
+        }
         if seg_end == end {
             break;
         }
@@ -108,8 +190,28 @@ mod tests {
 
     fn t(p: &str) -> String {
         let mut s = String::new();
-        template_into(p, &mut s);
+        template_into(p, &mut s, &Secrets::of(Registry::builtin()));
         s
+    }
+
+    #[test]
+    fn secret_templates_are_data() {
+        let s = Secrets::new(["/oauth/pin/:code", "/v2/users/:id/keys/:key"]);
+        let t = |p: &str| {
+            let mut out = String::new();
+            template_into(p, &mut out, &s);
+            out
+        };
+        assert_eq!(t("/api/oauth/pin/ABCD"), "/api/oauth/pin/:code");
+        assert_eq!(
+            t("/v2/users/alice/keys/SECRETKEY"),
+            "/v2/users/:id/keys/:key"
+        );
+        assert_eq!(t("/v2/users/alice"), "/v2/users/:id");
+        assert_eq!(t("/v3/users/alice"), "/v3/users/alice");
+        let mut out = String::new();
+        template_into("/oauth/pin/ABCD", &mut out, &Secrets::default());
+        assert_eq!(out, "/oauth/pin/ABCD", "no definitions, no secret segments");
     }
 
     #[test]
@@ -163,7 +265,7 @@ mod tests {
                 p.insert(0, '/');
             }
             let mut out = String::from("prefix ");
-            template_into(&p, &mut out);
+            template_into(&p, &mut out, &Secrets::default());
             proptest::prop_assert_eq!(&out["prefix ".len()..], reference(&p), "{}", p);
         }
     }

@@ -6,9 +6,11 @@
 //! time is unknown). Records filtered out are counted in the summary (`filtered`), so a
 //! report says how much it left out and why.
 
-use crate::endpoint::template_into;
+use crate::endpoint::{template_into, Secrets};
+use errlens_classify::Registry;
 use errlens_parse::Record;
 use std::fmt;
+use std::sync::OnceLock;
 
 /// A status filter: one status (`429`) or a class (`4xx`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -65,6 +67,9 @@ pub struct Filter {
     pub endpoints: Vec<glob::Pattern>,
     /// Keep these statuses.
     pub statuses: Vec<StatusFilter>,
+    /// The credential segments endpoints are templated with (from the registry, on
+    /// first use).
+    pub secrets: OnceLock<Secrets>,
 }
 
 impl Filter {
@@ -78,8 +83,8 @@ impl Filter {
             && self.statuses.is_empty()
     }
 
-    /// Whether `rec` is kept.
-    pub fn keeps(&self, rec: &Record<'_>) -> bool {
+    /// Whether `rec` (of a provider in `registry`) is kept.
+    pub fn keeps(&self, rec: &Record<'_>, registry: &Registry) -> bool {
         if self.since_ms.is_some() || self.until_ms.is_some() {
             let Some(ts) = rec.ts_ms else {
                 return false;
@@ -92,7 +97,7 @@ impl Filter {
             && !self
                 .providers
                 .iter()
-                .any(|p| p.eq_ignore_ascii_case(rec.provider.as_str()))
+                .any(|p| p.eq_ignore_ascii_case(registry.name(rec.provider)))
         {
             return false;
         }
@@ -110,7 +115,8 @@ impl Filter {
                 return false;
             };
             let mut endpoint = String::with_capacity(path.len());
-            template_into(path, &mut endpoint);
+            let secrets = self.secrets.get_or_init(|| Secrets::of(registry));
+            template_into(path, &mut endpoint, secrets);
             if !self.endpoints.iter().any(|g| g.matches(&endpoint)) {
                 return false;
             }
@@ -163,7 +169,7 @@ mod tests {
     use super::*;
 
     fn rec(line: &str) -> Record<'_> {
-        errlens_parse::parse_line(line.as_bytes()).unwrap()
+        errlens_parse::parse_line_with(line.as_bytes(), Registry::builtin().map()).unwrap()
     }
 
     #[test]
@@ -172,22 +178,22 @@ mod tests {
             r#"{"ts":1795168800,"url":"https://api.themoviedb.org/3/movie/550","status":404,"client_id":"a"}"#,
         );
         let mut f = Filter::default();
-        assert!(f.is_empty() && f.keeps(&r));
+        assert!(f.is_empty() && f.keeps(&r, Registry::builtin()));
         f.statuses = vec![StatusFilter::parse("4xx").unwrap()];
         f.providers = vec!["TMDB".into()];
         f.endpoints = vec![glob::Pattern::new("/3/movie/*").unwrap()];
-        assert!(f.keeps(&r));
+        assert!(f.keeps(&r, Registry::builtin()));
         f.clients = vec!["b".into()];
-        assert!(!f.keeps(&r));
+        assert!(!f.keeps(&r, Registry::builtin()));
         f.clients = vec!["b".into(), "a".into()];
-        assert!(f.keeps(&r));
+        assert!(f.keeps(&r, Registry::builtin()));
         f.since_ms = Some(1_795_168_800_001);
-        assert!(!f.keeps(&r));
+        assert!(!f.keeps(&r, Registry::builtin()));
         f.since_ms = Some(1_795_168_800_000);
         f.until_ms = Some(1_795_168_800_000);
-        assert!(!f.keeps(&r), "until is exclusive");
+        assert!(!f.keeps(&r, Registry::builtin()), "until is exclusive");
         assert!(
-            !f.keeps(&rec(r#"{"status":404}"#)),
+            !f.keeps(&rec(r#"{"status":404}"#), Registry::builtin()),
             "no time: not in a window"
         );
     }

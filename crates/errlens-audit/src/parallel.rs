@@ -106,7 +106,9 @@ fn combine(mut a: Part, mut b: Part) -> Part {
     for m in &mut b.summary.malformed_sample {
         m.line += a.lines;
     }
-    a.summary.merge(&b.summary);
+    a.summary
+        .merge(&b.summary)
+        .expect("the parts of one run share their provider definitions");
     a.lines += b.lines;
     coalesce_inputs(&mut a.summary);
     a

@@ -8,26 +8,31 @@ use crate::chains::RetryCounts;
 use crate::latency::{Latency, Quantiles};
 pub use crate::summary::MalformedLine;
 use crate::summary::{ClientStats, EndpointStats, InputStats, Pressure, Summary};
-use errlens_classify::classify_parts;
+use errlens_classify::{Registry, Stamp};
 use errlens_parse::timestamp::format_minute;
-use errlens_parse::Provider;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 /// The schema id of the report contract.
 pub const SCHEMA: &str = "errlens.report/v1";
 
-/// One (provider, status, error id, TMDB code) combination and its verdict.
+/// One (provider, status, error, own code) combination and its verdict.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Group {
-    /// `simkl`, `tmdb` or `unknown`.
+    /// A loaded provider's name (`simkl`, `tmdb`, …) or `unknown`.
     pub provider: String,
     /// HTTP status as logged.
     pub status: u16,
-    /// Raw Simkl `error` id (unknown ids kept as logged).
+    /// The error: an error id as logged (shown only when it looks like an id), or the
+    /// label of the matched row for providers whose errors are messages.
     pub error: Option<String>,
-    /// Raw TMDB `status_code`.
+    /// The provider's own code as logged (TMDB's `status_code`), for providers whose
+    /// errors are matched by code; the name is v1's.
     pub tmdb_code: Option<i64>,
+    /// The same own code, under a provider-neutral name.
+    #[serde(default)]
+    pub code: Option<i64>,
     /// Outcome class.
     pub class: String,
     /// Whether these records are failures.
@@ -38,8 +43,8 @@ pub struct Group {
     pub retry: String,
     /// Whether these are failures hidden under an HTTP status below 400.
     pub hidden_failure: bool,
-    /// `false` when the provider has a table and this status (Simkl) or code (TMDB) is
-    /// not in it: the generic HTTP table judged it.
+    /// `false` when the provider's table lacks this status, code or message: the
+    /// generic HTTP table judged it.
     #[serde(default = "yes")]
     pub in_table: bool,
     /// Records in the group.
@@ -65,6 +70,10 @@ pub struct Filtered {
 pub struct Report {
     /// Always [`SCHEMA`].
     pub schema: String,
+    /// The provider definitions the records were classified with (name and content
+    /// hash), in report order.
+    #[serde(default)]
+    pub definitions: Vec<Stamp>,
     /// Lines that parsed as records.
     pub records: u64,
     /// Lines that are not records (not a JSON object, or no usable HTTP status).
@@ -100,15 +109,20 @@ pub struct Report {
 }
 
 /// Options of a rendered report (not part of the aggregate state).
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct ReportOptions {
     /// How many clients and endpoints to list before folding the rest into `other`.
     pub top: usize,
+    /// The providers the summary was made with (groups are judged by them).
+    pub registry: Arc<Registry>,
 }
 
 impl Default for ReportOptions {
     fn default() -> Self {
-        ReportOptions { top: 10 }
+        ReportOptions {
+            top: 10,
+            registry: Registry::builtin_shared(),
+        }
     }
 }
 
@@ -242,24 +256,23 @@ pub struct PressureReport {
 
 impl Report {
     /// Renders the report of a summary, resolving chains still open at its edges.
-    pub fn from_summary(s: &Summary, opts: ReportOptions) -> Report {
+    pub fn from_summary(s: &Summary, opts: &ReportOptions) -> Report {
         let s = &s.finalized();
+        let registry = &opts.registry;
         let mut groups: Vec<Group> = s
             .groups
             .iter()
             .map(|g| {
-                let v = classify_parts(
-                    g.provider(),
-                    g.status,
-                    g.error.as_deref(),
-                    g.tmdb_code,
-                    None,
-                );
+                let id = registry
+                    .by_name(&g.provider)
+                    .unwrap_or(errlens_parse::ProviderId::UNKNOWN);
+                let v = registry.judge_group(id, g.status, g.error.as_deref(), g.tmdb_code);
                 Group {
                     provider: g.provider.clone(),
                     status: g.status,
                     error: g.error.clone(),
                     tmdb_code: g.tmdb_code,
+                    code: g.tmdb_code,
                     class: v.class.as_str().to_owned(),
                     failure: v.failure,
                     retryable: v.retryable(),
@@ -274,13 +287,16 @@ impl Report {
         groups.sort_by(|a, b| {
             b.count
                 .cmp(&a.count)
-                .then_with(|| provider_rank(&a.provider).cmp(&provider_rank(&b.provider)))
+                .then_with(|| {
+                    provider_rank(registry, &a.provider).cmp(&provider_rank(registry, &b.provider))
+                })
                 .then_with(|| a.status.cmp(&b.status))
                 .then_with(|| a.error.cmp(&b.error))
                 .then_with(|| a.tmdb_code.cmp(&b.tmdb_code))
         });
         Report {
             schema: SCHEMA.to_owned(),
+            definitions: s.definitions.clone(),
             records: s.records,
             malformed: s.malformed,
             blank: s.blank,
@@ -319,7 +335,7 @@ impl Report {
     }
 }
 
-fn retries(s: &Summary, opts: ReportOptions) -> Retries {
+fn retries(s: &Summary, opts: &ReportOptions) -> Retries {
     let r = &s.retries;
     let mut worst: Vec<ClientRetries> = s
         .clients
@@ -364,7 +380,7 @@ fn split_top<T>(mut items: Vec<T>, n: usize, requests: impl Fn(&T) -> u64) -> (V
     (items, rest)
 }
 
-fn pressure(s: &Summary, opts: ReportOptions) -> PressureReport {
+fn pressure(s: &Summary, opts: &ReportOptions) -> PressureReport {
     let total: Pressure = s.providers.values().fold(Pressure::default(), |mut a, p| {
         a.add(p);
         a
@@ -472,9 +488,10 @@ fn pressure(s: &Summary, opts: ReportOptions) -> PressureReport {
     }
 }
 
-fn provider_rank(name: &str) -> usize {
-    Provider::ALL
-        .iter()
-        .position(|p| p.as_str() == name)
-        .unwrap_or(Provider::ALL.len())
+/// Report order: the registry's providers, then `unknown`.
+fn provider_rank(registry: &Registry, name: &str) -> usize {
+    registry
+        .names()
+        .position(|p| p == name)
+        .unwrap_or(usize::MAX)
 }

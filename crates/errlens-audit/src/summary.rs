@@ -7,12 +7,12 @@
 
 use crate::chains::{ChainCounts, ChainState, ClientSink, OpenChain, RetryCounts};
 use crate::latency::Latency;
-use errlens_parse::Provider;
+use errlens_classify::{Registry, Stamp};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
 /// Schema id written into every serialized summary.
-pub const SUMMARY_SCHEMA: &str = "errlens.summary/v1";
+pub const SUMMARY_SCHEMA: &str = "errlens.summary/v2";
 
 /// Why a summary could not be read or merged.
 #[derive(Debug, thiserror::Error)]
@@ -26,6 +26,21 @@ pub enum SummaryError {
         /// The schema the file declares.
         found: String,
     },
+    /// Summaries made with different provider definitions: their counts do not add up.
+    #[error("made with different provider definitions: {mine} here, {theirs} there (load the same --providers files for every summary)")]
+    Definitions {
+        /// This summary's definitions (`name@hash, …`).
+        mine: String,
+        /// The other summary's.
+        theirs: String,
+    },
+}
+
+fn stamps_text(s: &[Stamp]) -> String {
+    s.iter()
+        .map(|d| format!("{}@{}", d.name, d.hash))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// Count of one (provider, status, error id, TMDB code) combination.
@@ -37,17 +52,11 @@ pub struct GroupCount {
     pub status: u16,
     /// Raw Simkl `error` id, if logged.
     pub error: Option<String>,
-    /// TMDB `status_code`, if logged.
+    /// The provider's own code (TMDB's `status_code`), for providers whose errors are
+    /// matched by code.
     pub tmdb_code: Option<i64>,
     /// Records in the group.
     pub count: u64,
-}
-
-impl GroupCount {
-    /// The provider as an enum.
-    pub fn provider(&self) -> Provider {
-        Provider::from_name(&self.provider).unwrap_or(Provider::Unknown)
-    }
 }
 
 /// One malformed line, as shown in the report's sample.
@@ -182,6 +191,10 @@ pub struct MinuteStats {
 pub struct Summary {
     /// Always [`SUMMARY_SCHEMA`].
     pub schema: String,
+    /// The provider definitions the records were classified with (name and hash), in
+    /// registry order: provider indices in `chain_state` refer to them (index 0 is
+    /// the unknown provider).
+    pub definitions: Vec<Stamp>,
     /// Lines that parsed as records.
     pub records: u64,
     /// Lines that did not.
@@ -238,6 +251,7 @@ impl Default for Summary {
     fn default() -> Self {
         Summary {
             schema: SUMMARY_SCHEMA.to_owned(),
+            definitions: Registry::builtin().stamps(),
             records: 0,
             malformed: 0,
             blank: 0,
@@ -288,8 +302,14 @@ impl Summary {
     }
 
     /// Adds `other` (the summary of inputs disjoint from this one's, read after them)
-    /// into `self`.
-    pub fn merge(&mut self, other: &Summary) {
+    /// into `self`. Summaries made with different provider definitions are refused.
+    pub fn merge(&mut self, other: &Summary) -> Result<(), SummaryError> {
+        if self.definitions != other.definitions {
+            return Err(SummaryError::Definitions {
+                mine: stamps_text(&self.definitions),
+                theirs: stamps_text(&other.definitions),
+            });
+        }
         self.records += other.records;
         self.malformed += other.malformed;
         self.blank += other.blank;
@@ -347,12 +367,14 @@ impl Summary {
             self.latency.entry(p.clone()).or_default().merge(l);
         }
         let mut sink = SummarySink {
+            definitions: &self.definitions,
             retries: &mut self.retries,
             by_provider: &mut self.retries_by_provider,
             chains: &mut self.chains,
             clients: &mut self.clients,
         };
         self.chain_state.merge(other.chain_state.clone(), &mut sink);
+        Ok(())
     }
 
     /// Resolves the chains still open at the edges (as if nothing came before or
@@ -362,6 +384,7 @@ impl Summary {
         let mut s = self.clone();
         let state = std::mem::take(&mut s.chain_state);
         let mut sink = SummarySink {
+            definitions: &s.definitions,
             retries: &mut s.retries,
             by_provider: &mut s.retries_by_provider,
             chains: &mut s.chains,
@@ -375,6 +398,7 @@ impl Summary {
 
 /// Counts chain outcomes resolved at a merge or at the end into a summary.
 struct SummarySink<'a> {
+    definitions: &'a [Stamp],
     retries: &'a mut RetryCounts,
     by_provider: &'a mut BTreeMap<String, RetryCounts>,
     chains: &'a mut ChainCounts,
@@ -384,7 +408,10 @@ struct SummarySink<'a> {
 impl ClientSink for SummarySink<'_> {
     fn retry(&mut self, client: &str, provider: u8, judged: &RetryCounts) {
         self.retries.add(judged);
-        let p = Provider::ALL[usize::from(provider).min(2)].as_str();
+        let p = usize::from(provider)
+            .checked_sub(1)
+            .and_then(|i| self.definitions.get(i))
+            .map_or(errlens_classify::UNKNOWN, |d| d.name.as_str());
         self.by_provider
             .entry(p.to_owned())
             .or_default()
@@ -488,7 +515,7 @@ mod tests {
             ..Summary::default()
         };
         b.by_status.insert(429, 2);
-        a.merge(&b);
+        a.merge(&b).unwrap();
         assert_eq!(a.records, 5);
         assert_eq!(a.groups, vec![g(200, 2), g(429, 3)]);
         assert_eq!(a.by_status.get(&429), Some(&2));

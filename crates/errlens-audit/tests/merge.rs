@@ -35,7 +35,14 @@ fn audit(bytes: &[u8], mergeable: bool) -> Summary {
 /// The report as JSON, without what legitimately differs between a sharded and a
 /// single run: per-input stats and line numbers of the malformed sample.
 fn comparable(s: &Summary) -> Value {
-    let mut v = serde_json::to_value(Report::from_summary(s, ReportOptions { top: 1000 })).unwrap();
+    let mut v = serde_json::to_value(Report::from_summary(
+        s,
+        &ReportOptions {
+            top: 1000,
+            ..Default::default()
+        },
+    ))
+    .unwrap();
     let o = v.as_object_mut().unwrap();
     o.remove("inputs");
     o.remove("malformed_sample");
@@ -72,7 +79,7 @@ fn merged(shards: &[Vec<u8>]) -> Summary {
         // Through the wire format, as `errlens merge` reads it.
         let s = Summary::from_json(s.to_json().as_bytes()).unwrap();
         match &mut acc {
-            Some(a) => a.merge(&s),
+            Some(a) => a.merge(&s).unwrap(),
             None => acc = Some(s),
         }
     }
@@ -150,7 +157,7 @@ fn merge_of_nothing_new_is_identity() {
     let bytes = log(3, 2_000, true);
     let s = audit(&bytes, true);
     let mut m = s.clone();
-    m.merge(&audit(b"", true));
+    m.merge(&audit(b"", true)).unwrap();
     assert_eq!(comparable(&m), comparable(&s));
 }
 
@@ -181,7 +188,7 @@ fn latency_quantiles_within_one_percent_of_exact() {
         };
         by_provider.entry(p.to_owned()).or_default().push(ms);
     }
-    let report = Report::from_summary(&audit(&bytes, false), ReportOptions::default());
+    let report = Report::from_summary(&audit(&bytes, false), &ReportOptions::default());
     for (p, mut values) in by_provider {
         values.sort_by(f64::total_cmp);
         let q = report.latency_ms[&p];

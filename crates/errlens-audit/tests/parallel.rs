@@ -29,11 +29,14 @@ fn check(seed: u64, attempt_field: bool, chunk: u64) {
             std::io::BufReader::new(std::fs::File::open(f.path()).unwrap()),
         )
         .unwrap();
-    let opts = ReportOptions { top: 1000 };
-    let want = serde_json::to_value(Report::from_summary(&single.finish(), opts)).unwrap();
+    let opts = ReportOptions {
+        top: 1000,
+        ..Default::default()
+    };
+    let want = serde_json::to_value(Report::from_summary(&single.finish(), &opts)).unwrap();
     for threads in [1, 2, 3] {
         let got = audit_file(f.path(), "log", &cfg, threads, chunk).unwrap();
-        let got = serde_json::to_value(Report::from_summary(&got, opts)).unwrap();
+        let got = serde_json::to_value(Report::from_summary(&got, &opts)).unwrap();
         assert!(want == got, "seed {seed}, attempt {attempt_field}, chunk {chunk}, {threads} threads: reports differ");
         let (got, result) = audit_stream(
             std::io::BufReader::new(std::fs::File::open(f.path()).unwrap()),
@@ -42,7 +45,7 @@ fn check(seed: u64, attempt_field: bool, chunk: u64) {
             threads,
         );
         result.unwrap();
-        let got = serde_json::to_value(Report::from_summary(&got, opts)).unwrap();
+        let got = serde_json::to_value(Report::from_summary(&got, &opts)).unwrap();
         assert!(
             want == got,
             "seed {seed}, attempt {attempt_field}, stream, {threads} threads: reports differ"
@@ -91,13 +94,16 @@ fn stream_with_long_lines_equals_single_threaded() {
     let cfg = AuditConfig::default();
     let mut single = Auditor::new(cfg.clone());
     single.read("log", text.as_bytes()).unwrap();
-    let opts = ReportOptions { top: 1000 };
-    let want = serde_json::to_value(Report::from_summary(&single.finish(), opts)).unwrap();
+    let opts = ReportOptions {
+        top: 1000,
+        ..Default::default()
+    };
+    let want = serde_json::to_value(Report::from_summary(&single.finish(), &opts)).unwrap();
     assert!(want["malformed"].as_u64().unwrap() >= 120);
     for threads in [2, 3] {
         let (got, result) = audit_stream(text.as_bytes(), "log", &cfg, threads);
         result.unwrap();
-        let got = serde_json::to_value(Report::from_summary(&got, opts)).unwrap();
+        let got = serde_json::to_value(Report::from_summary(&got, &opts)).unwrap();
         assert!(want == got, "{threads} threads: reports differ");
     }
 }

@@ -22,7 +22,7 @@ fn line(t: f64, method: &str, url: &str, status: u16, extra: serde_json::Value) 
 fn report(lines: &[String]) -> Report {
     let mut a = Auditor::new(AuditConfig::default());
     a.read("t", lines.join("\n").as_bytes()).unwrap();
-    Report::from_summary(&a.finish(), ReportOptions::default())
+    Report::from_summary(&a.finish(), &ReportOptions::default())
 }
 
 const TMDB: &str = "https://api.themoviedb.org/3/movie/0";
@@ -294,7 +294,7 @@ fn retry_window_is_configurable() {
         ..AuditConfig::default()
     });
     a.read("t", lines.join("\n").as_bytes()).unwrap();
-    let r = Report::from_summary(&a.finish(), ReportOptions::default());
+    let r = Report::from_summary(&a.finish(), &ReportOptions::default());
     assert_eq!(r.retries.counts.total, 1);
 }
 

@@ -24,7 +24,14 @@ fn report(text: &str, threads: usize) -> Value {
         r.unwrap();
         s
     };
-    serde_json::to_value(Report::from_summary(&summary, ReportOptions { top: 1000 })).unwrap()
+    serde_json::to_value(Report::from_summary(
+        &summary,
+        &ReportOptions {
+            top: 1000,
+            ..Default::default()
+        },
+    ))
+    .unwrap()
 }
 
 /// Removes what legitimately differs between shapes (how each input was read, why a

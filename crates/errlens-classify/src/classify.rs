@@ -1,103 +1,38 @@
-//! The classifier: one record in, one [`Verdict`] out, no allocation.
+//! The classifier: one record in, one [`Verdict`] out, no allocation — by the
+//! record's provider definition in the [`Registry`], else the generic HTTP table.
 
+use crate::def::{ErrorsBy, Provider};
+use crate::registry::Registry;
 use crate::tables::{self, Class, RetryPolicy, RowInfo};
-use errlens_parse::{Provider, Record, StatusSource};
+use errlens_parse::{ProviderId, Record, StatusSource};
 
 /// Which table row decided a verdict.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Rule {
-    /// A row of [`tables::SIMKL_STATUS`] (index).
-    SimklStatus(u8),
-    /// A row of [`tables::SIMKL_ERRORS`] (index).
-    SimklError(u8),
-    /// A TMDB code row (the code, 1–47).
-    Tmdb(u8),
+    /// A row of the provider's status table (index).
+    Status(ProviderId, u16),
+    /// A row of the provider's error table (index).
+    Error(ProviderId, u16),
     /// A row of the generic [`tables::HTTP`] table (index; `u8::MAX` for none).
     Http(u8),
-}
-
-impl Rule {
-    /// The decided row's name, user message and remedy.
-    pub fn info(self) -> RowInfo {
-        match self {
-            Rule::SimklStatus(i) => {
-                let r = &tables::SIMKL_STATUS[usize::from(i)];
-                RowInfo {
-                    name: r.name,
-                    user_message: r.user_message,
-                    remedy: r.remedy,
-                }
-            }
-            Rule::SimklError(i) => {
-                let r = &tables::SIMKL_ERRORS[usize::from(i)];
-                let status = tables::simkl_status(r.status).map(|(_, s)| s);
-                RowInfo {
-                    name: r.error,
-                    user_message: r
-                        .user_message
-                        .unwrap_or(status.map_or("", |s| s.user_message)),
-                    remedy: r.remedy,
-                }
-            }
-            Rule::Tmdb(code) => {
-                let r = tables::tmdb_code(i64::from(code)).expect("rule holds a table code");
-                RowInfo {
-                    name: r.message,
-                    user_message: r.user_message,
-                    remedy: r.remedy,
-                }
-            }
-            Rule::Http(i) => {
-                let r = tables::HTTP
-                    .get(usize::from(i))
-                    .unwrap_or(&tables::HTTP_UNKNOWN);
-                RowInfo {
-                    name: r.class.as_str(),
-                    user_message: "",
-                    remedy: r.remedy,
-                }
-            }
-        }
-    }
 }
 
 /// The error a record reports, as a closed set fit for metric labels.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum ErrorLabel {
-    /// No error id or TMDB code was logged.
+    /// No error id, code or message was logged.
     None,
-    /// A known Simkl `error` id (index into [`tables::SIMKL_ERRORS`]; the first row
-    /// with that id).
-    SimklId(u8),
-    /// A TMDB code from the table (1–47).
-    TmdbCode(u8),
-    /// An error id or code outside the tables.
+    /// A row of the provider's error table (index; for ids, the first row with it).
+    Known(u16),
+    /// An error outside the provider's table.
     Other,
-}
-
-impl ErrorLabel {
-    /// The label value: the Simkl id, the TMDB code as digits, `other` or `none`.
-    pub fn as_str(self) -> &'static str {
-        const CODES: [&str; 48] = [
-            "0", "1", "2", "3", "4", "5", "6", "7", "8", "9", "10", "11", "12", "13", "14", "15",
-            "16", "17", "18", "19", "20", "21", "22", "23", "24", "25", "26", "27", "28", "29",
-            "30", "31", "32", "33", "34", "35", "36", "37", "38", "39", "40", "41", "42", "43",
-            "44", "45", "46", "47",
-        ];
-        match self {
-            ErrorLabel::None => "none",
-            ErrorLabel::SimklId(i) => tables::SIMKL_ERRORS[usize::from(i)].error,
-            ErrorLabel::TmdbCode(c) => CODES[usize::from(c)],
-            ErrorLabel::Other => "other",
-        }
-    }
 }
 
 /// What a response means: class, failure, retry policy and the anomalies seen.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Verdict {
     /// The provider the record was judged as.
-    pub provider: Provider,
+    pub provider: ProviderId,
     /// The HTTP status as logged.
     pub status: u16,
     /// Outcome class.
@@ -112,11 +47,15 @@ pub struct Verdict {
     pub status_mismatch: bool,
     /// The row that decided.
     pub rule: Rule,
-    /// The error id or code, as a closed label.
+    /// The error id, code or message, as a closed label.
     pub error: ErrorLabel,
-    /// `false` when the provider has a table and this status (Simkl) or code (TMDB)
-    /// is not in it, so the generic HTTP table judged it.
+    /// `false` when the provider's table lacks this status, code or message, so the
+    /// generic HTTP table judged it.
     pub in_table: bool,
+    /// The least wait before a retry the provider documents, in milliseconds.
+    pub min_wait_ms: Option<u32>,
+    /// A 429 from a provider where POSTing again right after extends the block.
+    pub blocks_posts: bool,
 }
 
 impl Verdict {
@@ -141,117 +80,258 @@ pub fn shown_error_id(error: &str) -> &str {
     }
 }
 
-/// Classifies a parsed record.
-pub fn classify(r: &Record<'_>) -> Verdict {
-    let simkl_code = match (r.provider, r.status_source) {
-        (Provider::Simkl, StatusSource::Status) => r.code,
-        _ => None,
-    };
-    classify_parts(
-        r.provider,
-        r.status,
-        r.error.as_deref(),
-        r.tmdb_code,
-        simkl_code,
-    )
+/// The envelope values that decide a verdict.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Envelope<'a> {
+    /// The error id or message.
+    pub error: Option<&'a str>,
+    /// The provider's own code.
+    pub own_code: Option<i64>,
+    /// The HTTP status echoed in the body, when the status was logged apart from it.
+    pub echoed: Option<i64>,
+    /// The success flag.
+    pub success: Option<bool>,
 }
 
-/// Classifies from the fields that decide a verdict: provider, HTTP status, Simkl
-/// `error` id, TMDB `status_code`, and the Simkl envelope `code` when the HTTP status
-/// was logged separately (for the mismatch check).
-pub fn classify_parts(
-    provider: Provider,
-    status: u16,
-    error: Option<&str>,
-    tmdb_code: Option<i64>,
-    simkl_code: Option<i64>,
-) -> Verdict {
-    let mut v = match provider {
-        Provider::Simkl => simkl(status, error, simkl_code),
-        Provider::Tmdb => match tmdb_code {
-            Some(code) => tmdb(status, code),
-            None => generic(provider, status, ErrorLabel::None),
-        },
-        Provider::Unknown => generic(provider, status, ErrorLabel::None),
-    };
-    v.hidden_failure = v.failure && status < 400;
-    v
-}
-
-fn simkl(status: u16, error: Option<&str>, code: Option<i64>) -> Verdict {
-    // The label names the first row with the id, which may sit under another status;
-    // the exact row is usually that same row, so the second scan is rarely needed.
-    let first = error.and_then(tables::simkl_error_any);
-    let exact = match (error, first) {
-        (Some(_), Some(i)) if tables::SIMKL_ERRORS[i].status == status => {
-            Some((i, &tables::SIMKL_ERRORS[i]))
+impl<'a> Envelope<'a> {
+    /// A record's envelope.
+    pub fn of(r: &'a Record<'_>) -> Envelope<'a> {
+        Envelope {
+            error: r.error.as_deref(),
+            own_code: r.tmdb_code,
+            echoed: match r.status_source {
+                StatusSource::Status => r.code,
+                StatusSource::EnvelopeCode => None,
+            },
+            success: r.success,
         }
-        (Some(e), Some(_)) => tables::simkl_error(status, e),
-        _ => None,
-    };
-    let label = match (error, first) {
-        (None, _) => ErrorLabel::None,
-        (Some(_), Some(i)) => ErrorLabel::SimklId(i as u8),
-        (Some(_), None) => ErrorLabel::Other,
-    };
-    let mismatch = code.is_some_and(|c| c != i64::from(status));
-    let mut v = match tables::simkl_status(status) {
-        Some((i, row)) => {
-            let (rule, class, retry) = match exact {
-                Some((j, er)) => (
-                    Rule::SimklError(j as u8),
-                    er.class,
-                    er.retry.unwrap_or(row.retry),
-                ),
-                None => (Rule::SimklStatus(i as u8), row.class, row.retry),
-            };
-            Verdict {
-                provider: Provider::Simkl,
-                status,
-                class,
-                failure: !(200..400).contains(&status),
-                retry,
-                hidden_failure: false,
-                status_mismatch: false,
-                rule,
-                error: label,
-                in_table: true,
-            }
-        }
-        None => {
-            // A status Simkl's table doesn't list (504, Cloudflare's 520-524): the
-            // generic HTTP table judges it, retryability included.
-            let mut v = generic(Provider::Simkl, status, label);
-            v.in_table = false;
-            v
-        }
-    };
-    v.status_mismatch = mismatch;
-    v
-}
-
-fn tmdb(status: u16, code: i64) -> Verdict {
-    match tables::tmdb_code(code) {
-        Some(row) => Verdict {
-            provider: Provider::Tmdb,
-            status,
-            class: row.class,
-            failure: !row.success(),
-            retry: row.retry,
-            hidden_failure: false,
-            status_mismatch: row.http != status,
-            rule: Rule::Tmdb(row.code),
-            error: ErrorLabel::TmdbCode(row.code),
-            in_table: true,
-        },
-        None => Verdict {
-            in_table: false,
-            ..generic(Provider::Tmdb, status, ErrorLabel::Other)
-        },
     }
 }
 
-fn generic(provider: Provider, status: u16, error: ErrorLabel) -> Verdict {
+impl Registry {
+    /// Classifies a parsed record.
+    #[inline]
+    pub fn classify(&self, r: &Record<'_>) -> Verdict {
+        self.judge(r.provider, r.status, Envelope::of(r))
+    }
+
+    /// Classifies from the fields that decide a verdict.
+    pub fn judge(&self, provider: ProviderId, status: u16, env: Envelope<'_>) -> Verdict {
+        let mut v = match self.get(provider) {
+            Some(p) => judge(p, status, env),
+            None => generic(provider, status, ErrorLabel::None),
+        };
+        v.hidden_failure = v.failure && status < 400;
+        v
+    }
+
+    /// Judges a report group: the error as a group holds it (an id, or a message
+    /// row's label) and the own code. A group does not keep the success flag: for a
+    /// provider where a false flag is a failure, a group with an error is taken to
+    /// carry a false flag (such providers send their error only with it).
+    pub fn judge_group(
+        &self,
+        provider: ProviderId,
+        status: u16,
+        error: Option<&str>,
+        own_code: Option<i64>,
+    ) -> Verdict {
+        let mut env = Envelope {
+            error,
+            own_code,
+            ..Envelope::default()
+        };
+        if let Some(p) = self.get(provider) {
+            if p.envelope.errors_by == ErrorsBy::Message {
+                if let Some(e) = error {
+                    env.error = Some(
+                        p.errors
+                            .iter()
+                            .find(|r| r.label == e)
+                            .and_then(|r| match &r.key {
+                                crate::def::ErrorKey::Message(m) => Some(m.as_str()),
+                                _ => None,
+                            })
+                            .unwrap_or(e),
+                    );
+                }
+            }
+            if p.envelope.false_is_failure && error.is_some() {
+                env.success = Some(false);
+            }
+        }
+        self.judge(provider, status, env)
+    }
+
+    /// The decided row's name, user message and remedy.
+    pub fn info(&self, rule: Rule) -> RowInfo<'_> {
+        let row = |p: ProviderId| self.get(p);
+        match rule {
+            Rule::Status(p, i) => match row(p).and_then(|p| p.statuses.get(usize::from(i))) {
+                Some(r) => RowInfo {
+                    name: &r.name,
+                    user_message: &r.user_message,
+                    remedy: &r.remedy,
+                },
+                None => http_info(u8::MAX),
+            },
+            Rule::Error(p, i) => match row(p).and_then(|p| p.errors.get(usize::from(i))) {
+                Some(r) => RowInfo {
+                    name: &r.name,
+                    user_message: &r.user_message,
+                    remedy: &r.remedy,
+                },
+                None => http_info(u8::MAX),
+            },
+            Rule::Http(i) => http_info(i),
+        }
+    }
+
+    /// The label value of an error: the row's label, `other` or `none`.
+    #[inline]
+    pub fn label(&self, provider: ProviderId, error: ErrorLabel) -> &str {
+        match error {
+            ErrorLabel::None => "none",
+            ErrorLabel::Other => "other",
+            ErrorLabel::Known(i) => self
+                .get(provider)
+                .and_then(|p| p.errors.get(usize::from(i)))
+                .map_or("other", |r| r.label.as_str()),
+        }
+    }
+
+    /// The error a report groups a record by: for errors matched by id, the id as
+    /// logged (shown only when it looks like one); for messages, the matched row's
+    /// label; for own codes, nothing (the code is its own column).
+    pub fn group_error<'r>(&'r self, r: &'r Record<'_>, v: &Verdict) -> Option<&'r str> {
+        let e = r.error.as_deref()?;
+        match self.get(r.provider).map(|p| p.envelope.errors_by) {
+            Some(ErrorsBy::Code) => None,
+            Some(ErrorsBy::Message) => Some(match v.error {
+                ErrorLabel::Known(_) => self.label(r.provider, v.error),
+                _ => shown_error_id(e),
+            }),
+            _ => Some(shown_error_id(e)),
+        }
+    }
+
+    /// The provider's own code a report groups a record by (providers whose errors are
+    /// matched by code).
+    pub fn group_code(&self, r: &Record<'_>) -> Option<i64> {
+        match self.get(r.provider)?.envelope.errors_by {
+            ErrorsBy::Code => r.tmdb_code,
+            _ => None,
+        }
+    }
+}
+
+fn http_info(i: u8) -> RowInfo<'static> {
+    let r = tables::HTTP
+        .get(usize::from(i))
+        .unwrap_or(&tables::HTTP_UNKNOWN);
+    RowInfo {
+        name: r.class.as_str(),
+        user_message: "",
+        remedy: r.remedy,
+    }
+}
+
+fn judge(p: &Provider, status: u16, env: Envelope<'_>) -> Verdict {
+    // The error row that decides, the label, and whether a logged key matched no row.
+    let (row, label, unmatched) = match p.envelope.errors_by {
+        ErrorsBy::Id => match env.error {
+            None => (None, ErrorLabel::None, false),
+            Some(e) => {
+                let rows = p.rows_by_text(e);
+                let exact = rows
+                    .iter()
+                    .copied()
+                    .find(|&i| p.errors[usize::from(i)].status == Some(status));
+                let label = rows
+                    .first()
+                    .map_or(ErrorLabel::Other, |&i| ErrorLabel::Known(i));
+                (exact, label, false)
+            }
+        },
+        ErrorsBy::Message => match env.error {
+            None => (None, ErrorLabel::None, false),
+            Some(e) => match p.rows_by_text(e).first() {
+                Some(&i) => (Some(i), ErrorLabel::Known(i), false),
+                None => (None, ErrorLabel::Other, true),
+            },
+        },
+        ErrorsBy::Code => match env.own_code {
+            None => (None, ErrorLabel::None, false),
+            Some(c) => match p.row_by_code(c) {
+                Some((i, _)) => {
+                    let i = i as u16;
+                    (Some(i), ErrorLabel::Known(i), false)
+                }
+                None => (None, ErrorLabel::Other, true),
+            },
+        },
+        ErrorsBy::None => (None, ErrorLabel::None, false),
+    };
+    let mut v = match row {
+        Some(i) => {
+            let r = &p.errors[usize::from(i)];
+            Verdict {
+                provider: p.id,
+                status,
+                class: r.class,
+                failure: r.failure(),
+                retry: r.retry,
+                hidden_failure: false,
+                // An id row matched its status; a code or message row expects one.
+                status_mismatch: p.envelope.errors_by != ErrorsBy::Id
+                    && r.status.is_some_and(|s| s != status),
+                rule: Rule::Error(p.id, i),
+                error: label,
+                in_table: true,
+                min_wait_ms: r.min_wait_ms,
+                blocks_posts: false,
+            }
+        }
+        None => match p.status_row(status) {
+            Some((i, r)) => Verdict {
+                provider: p.id,
+                status,
+                class: r.class,
+                failure: !(200..400).contains(&status),
+                retry: r.retry,
+                hidden_failure: false,
+                status_mismatch: false,
+                rule: Rule::Status(p.id, i as u16),
+                error: label,
+                in_table: !unmatched,
+                min_wait_ms: r.min_wait_ms,
+                blocks_posts: false,
+            },
+            // A status the provider's table lacks (Simkl 504, Cloudflare's 520-524),
+            // or a provider whose table is its codes alone: the generic HTTP table.
+            None => {
+                let mut v = generic(p.id, status, label);
+                v.in_table = !p.has_status_table() && !unmatched;
+                v
+            }
+        },
+    };
+    // A body that says it failed, with nothing else to go by.
+    if p.envelope.false_is_failure && env.success == Some(false) && !v.failure {
+        v.failure = true;
+        v.class = Class::Unknown;
+        v.retry = RetryPolicy::Never;
+    }
+    v.blocks_posts = status == 429 && p.rate_limit.post_after_429_extends_block;
+    if p.envelope.key(errlens_parse::EnvelopeSlot::Code).is_some()
+        && env.echoed.is_some_and(|c| c != i64::from(status))
+    {
+        v.status_mismatch = true;
+    }
+    v
+}
+
+fn generic(provider: ProviderId, status: u16, error: ErrorLabel) -> Verdict {
     let (i, row) = tables::http_status(status);
     Verdict {
         provider,
@@ -264,16 +344,28 @@ fn generic(provider: Provider, status: u16, error: ErrorLabel) -> Verdict {
         rule: Rule::Http(u8::try_from(i).unwrap_or(u8::MAX)),
         error,
         in_table: true,
+        min_wait_ms: None,
+        blocks_posts: false,
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use errlens_parse::parse_line;
+    use errlens_parse::parse_line_with;
+
+    fn reg() -> &'static Registry {
+        Registry::builtin()
+    }
 
     fn v(line: &str) -> Verdict {
-        classify(&parse_line(line.as_bytes()).unwrap())
+        let r = reg();
+        r.classify(&parse_line_with(line.as_bytes(), r.map()).unwrap())
+    }
+
+    fn label(line: &str) -> &'static str {
+        let v = v(line);
+        reg().label(v.provider, v.error)
     }
 
     #[test]
@@ -319,7 +411,7 @@ mod tests {
         let quota =
             v(r#"{"url":"https://api.simkl.com/x","status":429,"error":"user_limit_exceeded"}"#);
         assert!(quota.failure && !quota.retryable() && quota.in_table);
-        assert!(quota.rule.info().user_message.contains("midnight"));
+        assert!(reg().info(quota.rule).user_message.contains("midnight"));
     }
 
     #[test]
@@ -336,12 +428,11 @@ mod tests {
     #[test]
     fn labels_are_closed() {
         assert_eq!(
-            v(r#"{"status":412,"error":"client_id_failed"}"#)
-                .error
-                .as_str(),
+            label(r#"{"status":412,"error":"client_id_failed"}"#),
             "client_id_failed"
         );
-        assert_eq!(v(r#"{"status":429,"status_code":25}"#).error.as_str(), "25");
-        assert_eq!(v(r#"{"status":200}"#).error.as_str(), "none");
+        assert_eq!(label(r#"{"status":429,"status_code":25}"#), "25");
+        assert_eq!(label(r#"{"status":200}"#), "none");
+        assert_eq!(label(r#"{"status":429,"error":"brand_new"}"#), "other");
     }
 }

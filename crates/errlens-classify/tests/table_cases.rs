@@ -1,9 +1,10 @@
 //! Data-driven table test: every row of `fixtures/tables/cases.tsv` is turned into a
 //! log line, parsed and classified, and the verdict compared with the row's
-//! expectations. The fixture must cover every table row.
+//! expectations. The fixture must cover every row of the built-in definitions, and the
+//! definitions must hold the product rules.
 
-use errlens_classify::{classify, tables};
-use errlens_parse::parse_line;
+use errlens_classify::{ErrorKey, Registry, RetryPolicy};
+use errlens_parse::parse_line_with;
 use std::collections::BTreeSet;
 
 struct Case {
@@ -88,11 +89,12 @@ fn every_case_classifies_as_expected() {
     let cases = cases();
     assert!(cases.len() > 100);
     let mut failures = Vec::new();
+    let reg = Registry::builtin();
     for c in &cases {
         let line = log_line(c);
-        let rec = parse_line(line.as_bytes()).unwrap();
-        assert_eq!(rec.provider.as_str(), c.provider, "line {}", c.line_no);
-        let v = classify(&rec);
+        let rec = parse_line_with(line.as_bytes(), reg.map()).unwrap();
+        assert_eq!(reg.name(rec.provider), c.provider, "line {}", c.line_no);
+        let v = reg.classify(&rec);
         let got = (
             v.class.as_str(),
             v.failure,
@@ -120,50 +122,98 @@ fn every_case_classifies_as_expected() {
 #[test]
 fn fixture_covers_every_table_row() {
     let cases = cases();
-    let simkl_statuses: BTreeSet<u16> = cases
-        .iter()
-        .filter(|c| c.provider == "simkl" && c.error.is_none())
-        .map(|c| c.status)
-        .collect();
-    for r in &tables::SIMKL_STATUS {
-        assert!(
-            simkl_statuses.contains(&r.status),
-            "Simkl {} untested",
-            r.status
-        );
-    }
-    for r in &tables::SIMKL_ERRORS {
-        assert!(
-            cases.iter().any(|c| c.provider == "simkl"
-                && c.status == r.status
-                && c.error.as_deref() == Some(r.error)),
-            "Simkl {} {} untested",
-            r.status,
-            r.error
-        );
-    }
-    for code in 1..=47 {
-        assert!(
-            cases
-                .iter()
-                .any(|c| c.provider == "tmdb" && c.tmdb_code == Some(code)),
-            "TMDB {code} untested"
-        );
+    for p in Registry::builtin().providers() {
+        let mine: Vec<&Case> = cases.iter().filter(|c| c.provider == p.name).collect();
+        assert!(!mine.is_empty(), "{} untested", p.name);
+        let statuses: BTreeSet<u16> = mine
+            .iter()
+            .filter(|c| c.error.is_none() && c.tmdb_code.is_none())
+            .map(|c| c.status)
+            .collect();
+        for r in &p.statuses {
+            assert!(
+                statuses.contains(&r.status),
+                "{} {} untested",
+                p.name,
+                r.status
+            );
+        }
+        for r in &p.errors {
+            let covered = mine.iter().any(|c| match &r.key {
+                ErrorKey::Id(id) => c.status == r.status.unwrap() && c.error.as_ref() == Some(id),
+                ErrorKey::Code(code) => c.tmdb_code == Some(*code),
+                ErrorKey::Message(m) => c.error.as_ref() == Some(m),
+            });
+            assert!(covered, "{} {:?} untested", p.name, r.key);
+        }
     }
 }
 
 #[test]
-fn every_row_has_a_remedy() {
-    for r in &tables::SIMKL_STATUS {
-        assert!(!r.remedy.is_empty(), "{}", r.status);
-        if !(200..400).contains(&r.status) {
-            assert!(!r.user_message.is_empty(), "{}", r.status);
-        }
+fn builtin_definitions_hold_the_product_rules() {
+    let reg = Registry::builtin();
+    let simkl = reg.get(reg.by_name("simkl").unwrap()).unwrap();
+    let retryable: Vec<u16> = simkl
+        .statuses
+        .iter()
+        .filter(|r| r.retry.retryable())
+        .map(|r| r.status)
+        .collect();
+    assert_eq!(retryable, [429, 500, 502, 503]);
+    for r in &simkl.statuses {
+        assert_eq!(
+            r.class.is_success(),
+            (200..400).contains(&r.status),
+            "{}",
+            r.status
+        );
     }
-    for r in &tables::TMDB {
-        assert!(!r.remedy.is_empty() && !r.message.is_empty(), "{}", r.code);
-        if !r.success() {
-            assert!(!r.user_message.is_empty(), "{}", r.code);
+    let quota = simkl
+        .errors
+        .iter()
+        .find(|r| r.label == "user_limit_exceeded")
+        .unwrap();
+    assert_eq!(
+        quota.retry,
+        RetryPolicy::Never,
+        "a daily quota is not retryable"
+    );
+
+    let tmdb = reg.get(reg.by_name("tmdb").unwrap()).unwrap();
+    let codes = |f: &dyn Fn(&errlens_classify::ErrorRow) -> bool| -> Vec<i64> {
+        tmdb.errors
+            .iter()
+            .filter(|r| f(r))
+            .map(|r| match r.key {
+                ErrorKey::Code(c) => c,
+                _ => panic!("TMDB rows are codes"),
+            })
+            .collect()
+    };
+    assert_eq!(codes(&|r| r.retry.retryable()), [9, 11, 15, 24, 25, 43, 46]);
+    assert_eq!(codes(&|r| !r.failure()), [1, 12, 13, 40]);
+    assert_eq!(codes(&|_| true), (1..=47).collect::<Vec<i64>>());
+}
+
+#[test]
+fn every_row_has_a_remedy() {
+    for p in Registry::builtin().providers() {
+        for r in &p.statuses {
+            assert!(!r.remedy.is_empty(), "{} {}", p.name, r.status);
+            if !r.class.is_success() {
+                assert!(!r.user_message.is_empty(), "{} {}", p.name, r.status);
+            }
+        }
+        for r in &p.errors {
+            assert!(
+                !r.remedy.is_empty() && !r.name.is_empty(),
+                "{} {}",
+                p.name,
+                r.label
+            );
+            if r.failure() {
+                assert!(!r.user_message.is_empty(), "{} {}", p.name, r.label);
+            }
         }
     }
 }

@@ -106,7 +106,7 @@ pub fn run(
     registry: &Registry,
     on_listening: impl FnOnce(SocketAddr),
 ) -> Result<Totals, ServeError> {
-    let metrics = Metrics::register(registry, &cfg.buckets)?;
+    let metrics = Metrics::register(registry, &cfg.buckets, &cfg.pipeline.providers)?;
     let pipeline = Arc::new(Mutex::new(Pipeline::new(metrics.clone(), &cfg.pipeline)));
     let checkpoints = match &cfg.state_dir {
         Some(dir) => Some(Checkpoints::open(dir).map_err(|source| ServeError::State {

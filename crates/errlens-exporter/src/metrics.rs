@@ -1,19 +1,20 @@
 //! The exporter's metrics, registered on a caller-supplied [`Registry`].
 //!
-//! Every label value comes from a closed set: providers, classes, HTTP statuses
-//! (100–599), known Simkl error ids or TMDB codes (else `other`), retry kinds, and for
+//! Every label value comes from a closed set: the loaded providers (and `unknown`),
+//! classes, HTTP statuses (100–599), the error labels of each provider's definition
+//! (else `other`), retry kinds, and for
 //! clients and endpoints a bounded set of admitted names (else `other`). Raw log text
 //! never becomes a label value, so the number of series is bounded whatever the logs
 //! contain (see [`series_bound`]).
 
 use errlens_audit::chains::RetryCounts;
-use errlens_classify::{Class, Verdict};
-use errlens_parse::Provider;
+use errlens_classify::{Class, Registry as Providers, Verdict};
 use prometheus::{
     Gauge, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge, IntGaugeVec, Opts,
     Registry,
 };
 use rustc_hash::FxHashMap;
+use std::sync::Arc;
 
 /// Default latency buckets, seconds: API calls from a few ms to tens of seconds.
 pub const DEFAULT_BUCKETS: [f64; 12] = [
@@ -68,6 +69,8 @@ pub struct Metrics {
     pub last_record_timestamp: Gauge,
     /// Build information (always 1).
     pub build_info: IntGaugeVec,
+    /// The providers whose names and error labels the label values are.
+    pub providers: Arc<Providers>,
 }
 
 fn counter(
@@ -82,8 +85,13 @@ fn counter(
 }
 
 impl Metrics {
-    /// Creates every metric and registers it on `registry`.
-    pub fn register(registry: &Registry, buckets: &[f64]) -> prometheus::Result<Metrics> {
+    /// Creates every metric and registers it on `registry`, with label values from
+    /// `providers`.
+    pub fn register(
+        registry: &Registry,
+        buckets: &[f64],
+        providers: &Arc<Providers>,
+    ) -> prometheus::Result<Metrics> {
         let r = registry;
         let duration = HistogramVec::new(
             HistogramOpts::new(
@@ -144,7 +152,7 @@ impl Metrics {
 
         let m = Metrics {
             requests: counter(r, "errlens_requests_total", "Logged API requests by provider, HTTP status and class.", &["provider", "status", "class"])?,
-            failures: counter(r, "errlens_failures_total", "Failed requests by provider, class and error (a known Simkl error id, a TMDB code, none or other).", &["provider", "class", "error"])?,
+            failures: counter(r, "errlens_failures_total", "Failed requests by provider, class and error (an error label of the provider's definition — a Simkl error id, a TMDB code —, none or other).", &["provider", "class", "error"])?,
             hidden_failures: counter(r, "errlens_hidden_failures_total", "Failures logged under an HTTP status below 400 (e.g. TMDB 21 under 200).", &["provider"])?,
             status_mismatches: counter(r, "errlens_status_mismatches_total", "Records whose error envelope disagrees with the logged HTTP status.", &["provider"])?,
             retries: counter(r, "errlens_retries_total", "Retry judgements by provider and kind: ok, wasted, early, over_limit, post_after_429 (a retry can have several faults).", &["provider", "kind"])?,
@@ -164,14 +172,15 @@ impl Metrics {
             chain_keys,
             last_record_timestamp,
             build_info,
+            providers: Arc::clone(providers),
         };
         // Pre-create the closed-set series so dashboards and alerts see zeros, not
         // absent series, before the first event.
         for result in ["record", "malformed", "blank"] {
             m.lines.with_label_values(&[result]);
         }
-        for p in [Provider::Simkl, Provider::Tmdb] {
-            let p = p.as_str();
+        for p in providers.providers() {
+            let p = p.name.as_str();
             m.hidden_failures.with_label_values(&[p]);
             m.status_mismatches.with_label_values(&[p]);
             m.retry_attempts.with_label_values(&[p]);
@@ -185,9 +194,9 @@ impl Metrics {
         Ok(m)
     }
 
-    /// Counts a judged retry.
-    pub fn retry(&self, provider: Provider, j: &RetryCounts) {
-        let p = provider.as_str();
+    /// Counts a judged retry of the provider with registry index `provider`.
+    pub fn retry(&self, provider: u8, j: &RetryCounts) {
+        let p = self.provider_name(provider);
         self.retry_attempts.with_label_values(&[p]).inc();
         for (kind, n) in [
             ("ok", j.ok),
@@ -202,15 +211,24 @@ impl Metrics {
         }
     }
 
+    /// The name of the provider with registry index `i`.
+    pub fn provider_name(&self, i: u8) -> &str {
+        self.providers.name(errlens_parse::ProviderId::new(i))
+    }
+
     /// Counts one classified record (everything but clients, endpoints and retries).
     pub fn record(&self, v: &Verdict, latency_ms: Option<f64>, ts_ms: Option<i64>) {
-        let p = v.provider.as_str();
+        let p = self.providers.name(v.provider);
         self.requests
             .with_label_values(&[p, status_label(v.status), v.class.as_str()])
             .inc();
         if v.failure {
             self.failures
-                .with_label_values(&[p, v.class.as_str(), v.error.as_str()])
+                .with_label_values(&[
+                    p,
+                    v.class.as_str(),
+                    self.providers.label(v.provider, v.error),
+                ])
                 .inc();
         }
         if v.hidden_failure {
@@ -339,18 +357,31 @@ impl Admission {
     }
 }
 
-/// The most series the exporter can create, for `k` admitted clients, `e` admitted
-/// endpoints and `buckets` latency buckets: a fixed function of the configuration, not
-/// of the logs.
-pub fn series_bound(k: usize, e: usize, buckets: usize) -> usize {
-    let providers = 3;
+/// The most series the exporter can create, for the loaded `providers`, `k` admitted
+/// clients, `e` admitted endpoints and `buckets` latency buckets: a fixed function of
+/// the configuration, not of the logs.
+pub fn series_bound(providers: &Providers, k: usize, e: usize, buckets: usize) -> usize {
+    let n = providers.slots();
     let statuses = 500;
     let classes = Class::ALL.len();
-    let errors = errlens_classify::tables::SIMKL_ERRORS.len() + 47 + 2;
+    // Error labels: each provider's distinct labels, `none` and `other` (the unknown
+    // provider has `none` alone).
+    let labels: usize = providers
+        .providers()
+        .iter()
+        .map(|p| {
+            let mut l: Vec<&str> = p.errors.iter().map(|r| r.label.as_str()).collect();
+            l.sort_unstable();
+            l.dedup();
+            l.len() + 2
+        })
+        .sum::<usize>()
+        + 1;
     let clients = 2 * k + 1;
     let endpoints = 2 * e + 1;
+    let providers = n;
     providers * statuses // requests: status determines the class but is bounded by 500 per provider
-        + providers * classes * errors // failures
+        + classes * labels // failures
         + providers * 2 // hidden, mismatches
         + providers * (RETRY_KINDS.len() + 1 + 2) // retries, attempts, chains
         + providers * clients * 3 // by-client counters
@@ -398,7 +429,7 @@ mod tests {
     #[test]
     fn registers_and_encodes() {
         let r = Registry::new();
-        let m = Metrics::register(&r, &DEFAULT_BUCKETS).unwrap();
+        let m = Metrics::register(&r, &DEFAULT_BUCKETS, &Providers::builtin_shared()).unwrap();
         m.lines.with_label_values(&["record"]).inc();
         let text = prometheus::TextEncoder::new()
             .encode_to_string(&r.gather())
@@ -413,7 +444,7 @@ mod tests {
             "{info}"
         );
         // A second registration on the same registry is an error, not a silent clash.
-        assert!(Metrics::register(&r, &DEFAULT_BUCKETS).is_err());
+        assert!(Metrics::register(&r, &DEFAULT_BUCKETS, &Providers::builtin_shared()).is_err());
     }
 
     #[test]

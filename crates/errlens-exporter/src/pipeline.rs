@@ -8,10 +8,10 @@
 
 use crate::metrics::{code_label, Admission, Metrics};
 use errlens_audit::chains::{OpenChain, RetryCounts, Sink, Tracker};
-use errlens_audit::endpoint::template_into;
-use errlens_classify::classify;
+use errlens_audit::endpoint::{template_into, Secrets};
+use errlens_classify::Registry as Providers;
 use errlens_parse::frame::Frames;
-use errlens_parse::{Decoder, IngestConfig, ParseError, Provider, Record, RecordSink};
+use errlens_parse::{Decoder, IngestConfig, ParseError, Record, RecordSink};
 use std::sync::Arc;
 
 /// Settings of the pipeline.
@@ -23,7 +23,10 @@ pub struct PipelineConfig {
     pub top_clients: usize,
     /// Endpoints that get their own label (top K by volume; at most 2K ever).
     pub top_endpoints: usize,
-    /// How inputs are read (shape, provider hosts, line cap).
+    /// The providers records are classified with; the ingest configuration's provider
+    /// map must be theirs (with any `--provider-host` overrides).
+    pub providers: Arc<Providers>,
+    /// How inputs are read (shape, provider map, line cap).
     pub ingest: Arc<IngestConfig>,
     /// Retry-chain keys tracked at most (the longest-idle are closed beyond it).
     pub max_chain_keys: usize,
@@ -38,7 +41,11 @@ impl Default for PipelineConfig {
             retry_window_ms: 60_000,
             top_clients: 20,
             top_endpoints: 50,
-            ingest: Arc::new(IngestConfig::default()),
+            providers: Providers::builtin_shared(),
+            ingest: Arc::new(IngestConfig {
+                providers: Arc::clone(Providers::builtin().map()),
+                ..IngestConfig::default()
+            }),
             max_chain_keys: 100_000,
             future_skew_ms: 600_000,
         }
@@ -54,13 +61,15 @@ pub struct Pipeline {
     clients: Admission,
     endpoints: Admission,
     endpoint: String,
+    providers: Arc<Providers>,
+    secrets: Secrets,
 }
 
 struct MetricsSink<'a>(&'a Metrics);
 
 impl Sink for MetricsSink<'_> {
     fn retry(&mut self, provider: u8, judged: &RetryCounts) {
-        self.0.retry(provider_of(provider), judged);
+        self.0.retry(provider, judged);
     }
     fn chain(&mut self, chain: &OpenChain) {
         if chain.retries > 0 {
@@ -71,14 +80,10 @@ impl Sink for MetricsSink<'_> {
             };
             self.0
                 .chains
-                .with_label_values(&[provider_of(chain.last.provider).as_str(), outcome])
+                .with_label_values(&[self.0.provider_name(chain.last.provider), outcome])
                 .inc();
         }
     }
-}
-
-fn provider_of(i: u8) -> Provider {
-    Provider::ALL[usize::from(i).min(2)]
 }
 
 impl Pipeline {
@@ -94,6 +99,8 @@ impl Pipeline {
             clients: Admission::new(cfg.top_clients, 10_000),
             endpoints: Admission::new(cfg.top_endpoints, 10_000),
             endpoint: String::with_capacity(64),
+            secrets: Secrets::of(&cfg.providers),
+            providers: Arc::clone(&cfg.providers),
         }
     }
 
@@ -179,9 +186,9 @@ impl Pipeline {
     fn count(&mut self, rec: &Record<'_>, now: i64) {
         let m = &self.metrics;
         m.lines.with_label_values(&["record"]).inc();
-        let v = classify(rec);
+        let v = self.providers.classify(rec);
         m.record(&v, rec.latency_ms, rec.ts_ms);
-        let p = rec.provider.as_str();
+        let p = self.providers.name(rec.provider);
         let client = self.clients.label(rec.client_id.as_deref().unwrap_or(""));
         let client = if client.is_empty() { "none" } else { client };
         m.requests_by_client.with_label_values(&[p, client]).inc();
@@ -197,7 +204,7 @@ impl Pipeline {
         }
         if let Some(path) = rec.path() {
             self.endpoint.clear();
-            template_into(path, &mut self.endpoint);
+            template_into(path, &mut self.endpoint, &self.secrets);
             let label = self.endpoints.label(&self.endpoint);
             m.endpoint_requests
                 .with_label_values(&[p, label, code_label(rec.status)])
@@ -371,7 +378,12 @@ mod tests {
     #[test]
     fn counts_lines_and_retries() {
         let r = Registry::new();
-        let m = Metrics::register(&r, &DEFAULT_BUCKETS).unwrap();
+        let m = Metrics::register(
+            &r,
+            &DEFAULT_BUCKETS,
+            &errlens_classify::Registry::builtin_shared(),
+        )
+        .unwrap();
         let mut p = Pipeline::new(m.clone(), &PipelineConfig::default());
         let body = concat!(
             r#"{"ts":1795168800,"url":"https://api.simkl.com/sync/activities","status":412,"error":"client_id_failed","client_id":"a","attempt":1}"#,

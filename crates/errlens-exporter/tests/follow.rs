@@ -17,7 +17,12 @@ fn setup() -> (Metrics, Mutex<Pipeline>) {
 }
 
 fn setup_capped(max_line: usize) -> (Metrics, Mutex<Pipeline>) {
-    let m = Metrics::register(&Registry::new(), &DEFAULT_BUCKETS).unwrap();
+    let m = Metrics::register(
+        &Registry::new(),
+        &DEFAULT_BUCKETS,
+        &errlens_classify::Registry::builtin_shared(),
+    )
+    .unwrap();
     let cfg = PipelineConfig {
         ingest: std::sync::Arc::new(IngestConfig {
             max_line,
@@ -192,7 +197,12 @@ fn globs_skip_links_and_missing_targets_are_reported() {
 /// freezing the clock or the last-record gauge.
 #[test]
 fn live_state_is_bounded() {
-    let m = Metrics::register(&Registry::new(), &DEFAULT_BUCKETS).unwrap();
+    let m = Metrics::register(
+        &Registry::new(),
+        &DEFAULT_BUCKETS,
+        &errlens_classify::Registry::builtin_shared(),
+    )
+    .unwrap();
     let cfg = PipelineConfig {
         max_chain_keys: 5_000,
         ..PipelineConfig::default()

@@ -9,11 +9,12 @@
 //! with a forced shape every line is read by it.
 
 use crate::detect::{self, Detection};
-use crate::raw::HostMap;
+use crate::provider::ProviderMap;
 use crate::record::{ParseError, Record};
 use crate::shape::{Shape, ShapeKind};
 use std::collections::BTreeMap;
 use std::io::Read;
+use std::sync::Arc;
 
 /// Where decoded lines go: the observer both consumers implement.
 pub trait RecordSink {
@@ -32,8 +33,9 @@ pub struct IngestConfig {
     /// A shape for every input (`--shape`, `--map`, `--mapping`); `None` detects it per
     /// input.
     pub shape: Option<Shape>,
-    /// `--provider-host` additions.
-    pub hosts: HostMap,
+    /// How records are assigned to providers: the loaded provider definitions' hosts
+    /// and envelope keys, with `--provider-host` overrides.
+    pub providers: Arc<ProviderMap>,
     /// Lines longer than this are malformed (`--max-line-bytes`).
     pub max_line: usize,
     /// Replace client ids by a keyed hash (`--redact-clients`).
@@ -44,7 +46,7 @@ impl Default for IngestConfig {
     fn default() -> Self {
         IngestConfig {
             shape: None,
-            hosts: HostMap::default(),
+            providers: Arc::default(),
             max_line: crate::frame::DEFAULT_MAX_LINE,
             redact: None,
         }
@@ -57,7 +59,7 @@ pub struct Decoder {
     shape: Shape,
     /// Other shapes may read lines the input's shape cannot.
     fallback: bool,
-    hosts: Option<HostMap>,
+    providers: Arc<ProviderMap>,
     detection: Option<Detection>,
     /// Records per shape name.
     records: BTreeMap<String, u64>,
@@ -95,7 +97,7 @@ impl Decoder {
         Decoder {
             shape,
             fallback,
-            hosts: (!cfg.hosts.is_empty()).then(|| cfg.hosts.clone()),
+            providers: Arc::clone(&cfg.providers),
             detection,
             records: BTreeMap::new(),
             by_kind: [0; ShapeKind::ALL.len()],
@@ -136,10 +138,10 @@ impl Decoder {
         if crate::frame::is_blank(line) {
             return sink.blank();
         }
-        let hosts = self.hosts.as_ref();
+        let map = Some(&*self.providers);
         if self.shape.one_per_line() {
             // The common case, without callbacks: one line, one outcome.
-            match self.shape.parse_one(line, hosts) {
+            match self.shape.parse_one(line, map) {
                 Ok(rec) => {
                     self.count_own(1);
                     emit(self.redact.as_ref(), &rec, sink);
@@ -156,7 +158,7 @@ impl Decoder {
         let held = &mut self.held;
         held.clear();
         let redact = self.redact.as_ref();
-        self.shape.parse_line(line, hosts, &mut |r| match r {
+        self.shape.parse_line(line, map, &mut |r| match r {
             Ok(rec) => {
                 records += 1;
                 emit(redact, rec, sink);
@@ -194,11 +196,11 @@ impl Decoder {
         let Some(k) = detect::detect_line(line).filter(|k| Some(*k) != self.shape.kind()) else {
             return false;
         };
-        let hosts = self.hosts.as_ref();
+        let map = Some(&*self.providers);
         let redact = self.redact.as_ref();
         let mut n = 0u64;
         let mut errs = Vec::new();
-        Shape::Builtin(k).parse_line(line, hosts, &mut |r| match r {
+        Shape::Builtin(k).parse_line(line, map, &mut |r| match r {
             Ok(rec) => {
                 n += 1;
                 emit(redact, rec, sink);
@@ -228,11 +230,11 @@ impl Decoder {
         reader: R,
         sink: &mut impl RecordSink,
     ) -> std::io::Result<u64> {
-        let hosts = self.hosts.as_ref();
+        let map = Some(&*self.providers);
         let redact = self.redact.as_ref();
         let mut entry = 0u64;
         let mut records = 0u64;
-        let read = crate::shape::har::read_stream(reader, hosts, &mut |r| {
+        let read = crate::shape::har::read_stream(reader, map, &mut |r| {
             entry += 1;
             match r {
                 Ok(rec) => {

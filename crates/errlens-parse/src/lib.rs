@@ -5,8 +5,9 @@
 //! opening inputs and decompressing them ([`input`]), the one line framer with one cap
 //! ([`frame`]), shapes — how a log's structure maps onto a record ([`shape`], custom ones
 //! in [`mapping`]) — their detection ([`detect`]), record building (`raw`) and the
-//! decoder that hands records to a consumer ([`front`]). It knows nothing about what a
-//! status *means*; that is `errlens-classify`'s job.
+//! decoder that hands records to a consumer ([`front`]). Which provider a record is
+//! for comes from a [`ProviderMap`] built from the provider definitions ([`provider`]).
+//! It knows nothing about what a status *means*; that is `errlens-classify`'s job.
 #![deny(missing_docs)]
 
 pub mod detect;
@@ -14,6 +15,7 @@ pub mod frame;
 pub mod front;
 pub mod input;
 pub mod mapping;
+pub mod provider;
 mod raw;
 pub mod record;
 pub mod redact;
@@ -24,7 +26,7 @@ mod value;
 pub use frame::{is_blank, Framer, Frames, DEFAULT_MAX_LINE};
 pub use front::{Decoder, IngestConfig, RecordSink};
 pub use input::{open_input, InputError};
-pub use raw::HostMap;
-pub use record::{ParseError, Provider, Record, StatusSource};
-pub use shape::flat::parse_line;
+pub use provider::{EnvelopeSlot, ProviderId, ProviderMap};
+pub use record::{ParseError, Record, StatusSource};
+pub use shape::flat::{parse_line, parse_line_with};
 pub use shape::{Shape, ShapeKind};

@@ -6,7 +6,8 @@
 //! the rules every shape shares: which status wins, the provider by host (with
 //! `--provider-host` overrides) or else by envelope, and timestamps.
 
-use crate::record::{ParseError, Provider, Record, StatusSource, UrlParts};
+use crate::provider::{ProviderId, ProviderMap};
+use crate::record::{ParseError, Record, StatusSource, UrlParts};
 use crate::timestamp;
 use crate::value::Scalar;
 use serde::de::{self, Deserializer, Visitor};
@@ -201,39 +202,6 @@ impl Target {
     }
 }
 
-/// Hosts that name a provider beyond the built-in ones (`--provider-host`), for
-/// proxies and caches that log their own host.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct HostMap {
-    hosts: Vec<(String, Provider)>,
-}
-
-impl HostMap {
-    /// Adds `host` (case-insensitive, port ignored) as `provider`'s.
-    pub fn insert(&mut self, host: &str, provider: Provider) {
-        let host = strip_port(host).to_ascii_lowercase();
-        self.hosts.retain(|(h, _)| *h != host);
-        self.hosts.push((host, provider));
-    }
-
-    /// Whether nothing was added.
-    pub fn is_empty(&self) -> bool {
-        self.hosts.is_empty()
-    }
-
-    /// The provider of `host`: an added host first, else the built-in hosts.
-    pub fn provider(&self, host: &str) -> Option<Provider> {
-        if !self.hosts.is_empty() {
-            let h = strip_port(host);
-            let h = h.strip_suffix('.').unwrap_or(h);
-            if let Some((_, p)) = self.hosts.iter().find(|(k, _)| k.eq_ignore_ascii_case(h)) {
-                return Some(*p);
-            }
-        }
-        Provider::from_host(host)
-    }
-}
-
 /// `host` without a trailing `:port`.
 pub(crate) fn strip_port(host: &str) -> &str {
     match host.bytes().rposition(|c| c == b':') {
@@ -245,6 +213,8 @@ pub(crate) fn strip_port(host: &str) -> &str {
 /// Field values as found, before status resolution and provider detection.
 #[derive(Default)]
 pub(crate) struct Raw<'a> {
+    /// Bits of the provider definitions' own envelope keys seen.
+    extra_seen: u32,
     ts: Option<Scalar<'a>>,
     method: Option<Cow<'a, str>>,
     url: Option<Cow<'a, str>>,
@@ -275,6 +245,25 @@ fn http_status(v: Option<i64>) -> Option<u16> {
 }
 
 impl<'a> Raw<'a> {
+    /// The field a key names: errlens' own names, then the keys provider definitions
+    /// add (remembered for provider recognition).
+    #[inline]
+    pub(crate) fn field_of(&mut self, key: &str, map: Option<&ProviderMap>) -> Field {
+        match Field::from_name(key) {
+            Field::Other => match map.filter(|m| m.has_extras()) {
+                Some(m) => match m.extra(key) {
+                    Some((f, bit)) => {
+                        self.extra_seen |= bit;
+                        f
+                    }
+                    None => Field::Other,
+                },
+                None => Field::Other,
+            },
+            f => f,
+        }
+    }
+
     /// Stores one field's value (the same mapping for the serde path and the fast path).
     #[inline]
     pub(crate) fn set(&mut self, field: Field, v: Scalar<'a>) {
@@ -432,26 +421,21 @@ impl<'a> Raw<'a> {
         if self.errors.is_none() {
             self.errors = env.errors;
         }
-    }
-
-    /// Builds the record with the built-in provider hosts.
-    #[cfg(test)]
-    pub(crate) fn into_record(self) -> Result<Record<'a>, ParseError> {
-        self.into_record_with(None)
+        self.extra_seen |= env.extra_seen;
     }
 
     /// Builds the record: resolves the HTTP status, the provider and the time.
     ///
-    /// The provider is the host's (`hosts` first, then the built-in hosts); for any
-    /// other host, or none, the envelope decides. One exception keeps HTTP-client logs
-    /// honest: on a record with a host that is not TMDB's, a `status_code` with no other
-    /// TMDB envelope field beside it (`status_message`, `success`) is the naming
-    /// `requests`/`httpx` use for the HTTP status, never TMDB's own code — it is the
-    /// status when none other was logged, and it does not make the record TMDB's.
+    /// The provider is the host's (by the [`ProviderMap`]); for any other host, or
+    /// none, the envelope decides by the map's recognition rules. One exception keeps
+    /// HTTP-client logs honest: on a record with a host whose provider does not read
+    /// `status_code` as its own code, a `status_code` with no `status_message` or
+    /// `success` beside it is the naming `requests`/`httpx` use for the HTTP status — it
+    /// is the status when none other was logged, and it is no envelope.
     #[inline]
-    pub(crate) fn into_record_with(
+    pub(crate) fn into_record(
         mut self,
-        hosts: Option<&HostMap>,
+        map: Option<&ProviderMap>,
     ) -> Result<Record<'a>, ParseError> {
         let mut url_parts = UrlParts::default();
         if let Some(u) = self.url.as_deref() {
@@ -461,11 +445,9 @@ impl<'a> Raw<'a> {
             Some(h) => Some(h),
             None => url_parts.host_in(self.url.as_deref()),
         };
-        let by_host = host.map(|h| match hosts {
-            Some(m) => m.provider(h),
-            None => Provider::from_host(h),
-        });
-        if matches!(by_host, Some(p) if p != Some(Provider::Tmdb))
+        let by_host = host.map(|h| map.and_then(|m| m.provider_of_host(h)));
+        if self.tmdb_code.is_some()
+            && matches!(by_host, Some(p) if !p.is_some_and(|p| map.is_some_and(|m| m.reads_status_code(p))))
             && self.status_message.is_none()
             && self.success.is_none()
         {
@@ -490,8 +472,13 @@ impl<'a> Raw<'a> {
                 other => other.as_f64().and_then(timestamp::from_epoch),
             })
         });
-        let mut rec = Record {
-            provider: Provider::Unknown,
+        let provider = match (by_host, map) {
+            (Some(Some(p)), _) => p,
+            (_, Some(m)) => m.by_envelope(|f| self.is_set(f), self.extra_seen),
+            (_, None) => ProviderId::UNKNOWN,
+        };
+        let rec = Record {
+            provider,
             status,
             status_source,
             ts_ms,
@@ -512,24 +499,6 @@ impl<'a> Raw<'a> {
             errors: self.errors,
             url_parts,
         };
-        rec.provider = match by_host {
-            Some(Some(p)) => p,
-            _ => envelope_provider(&rec),
-        };
         Ok(rec)
-    }
-}
-
-/// The provider an envelope's shape implies: TMDB's `status_code` (or its other
-/// envelope fields) or Simkl's `error`/`code`.
-fn envelope_provider(r: &Record<'_>) -> Provider {
-    if r.tmdb_code.is_some() {
-        Provider::Tmdb
-    } else if r.error.is_some() || r.code.is_some() {
-        Provider::Simkl
-    } else if r.status_message.is_some() || r.success.is_some() || r.errors.is_some() {
-        Provider::Tmdb
-    } else {
-        Provider::Unknown
     }
 }

@@ -1,62 +1,7 @@
 //! The request record every shape produces, its provider, and why a line is not one.
 
+use crate::provider::ProviderId;
 use std::borrow::Cow;
-use std::fmt;
-
-/// The API a request went to.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum Provider {
-    /// api.simkl.com / api.simkl.org.
-    Simkl,
-    /// api.themoviedb.org / api.tmdb.org.
-    Tmdb,
-    /// Neither host nor envelope says; classified by HTTP status alone.
-    Unknown,
-}
-
-impl Provider {
-    /// All providers, in report order.
-    pub const ALL: [Provider; 3] = [Provider::Simkl, Provider::Tmdb, Provider::Unknown];
-
-    /// The lower-case name used in reports and metric labels.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Provider::Simkl => "simkl",
-            Provider::Tmdb => "tmdb",
-            Provider::Unknown => "unknown",
-        }
-    }
-
-    /// Parses a name as printed by [`Provider::as_str`].
-    pub fn from_name(s: &str) -> Option<Provider> {
-        Provider::ALL
-            .into_iter()
-            .find(|p| p.as_str().eq_ignore_ascii_case(s))
-    }
-
-    /// The provider that serves `host` (case-insensitive, port ignored), if known.
-    pub fn from_host(host: &str) -> Option<Provider> {
-        let host = crate::raw::strip_port(host);
-        let host = host.strip_suffix('.').unwrap_or(host);
-        // The length rules out most hosts before any byte is compared.
-        match host.len() {
-            13 if host.eq_ignore_ascii_case("api.simkl.com")
-                || host.eq_ignore_ascii_case("api.simkl.org") =>
-            {
-                Some(Provider::Simkl)
-            }
-            18 if host.eq_ignore_ascii_case("api.themoviedb.org") => Some(Provider::Tmdb),
-            12 if host.eq_ignore_ascii_case("api.tmdb.org") => Some(Provider::Tmdb),
-            _ => None,
-        }
-    }
-}
-
-impl fmt::Display for Provider {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
 
 /// Which field the record's HTTP status came from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -70,8 +15,9 @@ pub enum StatusSource {
 /// One logged API request, borrowing its strings from the input line where it can.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Record<'a> {
-    /// The API, from the URL host, else the envelope shape.
-    pub provider: Provider,
+    /// The API, from the URL host, else the envelope (by the run's
+    /// [`ProviderMap`](crate::ProviderMap); unknown without one).
+    pub provider: ProviderId,
     /// The HTTP status (100–599).
     pub status: u16,
     /// Where [`Record::status`] came from.
@@ -94,19 +40,19 @@ pub struct Record<'a> {
     pub attempt: Option<u32>,
     /// The response's `Retry-After`, in seconds.
     pub retry_after_s: Option<f64>,
-    /// Simkl envelope `error` id.
+    /// The envelope's error id or error text (`error`, or a provider's own key).
     pub error: Option<Cow<'a, str>>,
-    /// Simkl envelope `code` (the HTTP status echoed in the body).
+    /// The HTTP status echoed in the body (`code`).
     pub code: Option<i64>,
-    /// Simkl envelope `message`.
+    /// The envelope's `message`.
     pub message: Option<Cow<'a, str>>,
-    /// TMDB envelope `status_code` (TMDB's own code, never the HTTP status).
+    /// The provider's own code (`status_code`: TMDB's code, never the HTTP status).
     pub tmdb_code: Option<i64>,
-    /// TMDB envelope `status_message`.
+    /// The envelope's `status_message`.
     pub status_message: Option<Cow<'a, str>>,
-    /// TMDB envelope `success`.
+    /// The envelope's success flag (`success`, or a provider's own key).
     pub success: Option<bool>,
-    /// Number of entries in a TMDB 422 `errors` array, when present.
+    /// Number of entries in an `errors` array (TMDB 422), when present.
     pub errors: Option<usize>,
     /// Where the host and the path (without query) sit in `url`, split once at parse
     /// time because every stage asks for them.
@@ -323,25 +269,9 @@ mod tests {
     }
 
     #[test]
-    fn host_matching() {
-        assert_eq!(
-            Provider::from_host("API.SIMKL.COM:443"),
-            Some(Provider::Simkl)
-        );
-        assert_eq!(Provider::from_host("api.simkl.org"), Some(Provider::Simkl));
-        assert_eq!(
-            Provider::from_host("api.themoviedb.org."),
-            Some(Provider::Tmdb)
-        );
-        assert_eq!(Provider::from_host("simkl.com"), None);
-        assert_eq!(Provider::from_host("evil-api.simkl.com.example"), None);
-    }
-
-    #[test]
     fn path_drops_query() {
         let r = p(r#"{"url":"https://api.themoviedb.org/3/movie/550?api_key=x","status":200}"#);
         assert_eq!(r.path(), Some("/3/movie/550"));
-        assert_eq!(r.provider, Provider::Tmdb);
     }
 
     #[test]

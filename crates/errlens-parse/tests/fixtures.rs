@@ -2,7 +2,13 @@
 //! every malformed kind (`malformed.tsv`), plus byte-level garbage and a property test
 //! that no input panics.
 
-use errlens_parse::{parse_line, ParseError, Record, StatusSource};
+use errlens_classify::Registry;
+use errlens_parse::{ParseError, Record, StatusSource};
+
+/// Parses one line as a run with the built-in providers does.
+fn parse_line(line: &[u8]) -> Result<Record<'_>, ParseError> {
+    errlens_parse::parse_line_with(line, Registry::builtin().map())
+}
 use proptest::prelude::*;
 use serde_json::Value;
 
@@ -14,7 +20,7 @@ fn fixture(name: &str) -> String {
 fn field(r: &Record<'_>, name: &str) -> Value {
     let s = |c: &Option<std::borrow::Cow<'_, str>>| c.as_deref().map_or(Value::Null, Value::from);
     match name {
-        "provider" => r.provider.as_str().into(),
+        "provider" => Registry::builtin().name(r.provider).into(),
         "status" => r.status.into(),
         "status_source" => match r.status_source {
             StatusSource::Status => "status",

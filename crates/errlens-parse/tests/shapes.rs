@@ -4,7 +4,16 @@
 //! record each one must give, written by hand from the shape contract. The shape is
 //! detected, as with no flags; comment lines are stripped first.
 
+use errlens_classify::Registry;
 use errlens_parse::{Decoder, IngestConfig, ParseError, Record, RecordSink, ShapeKind};
+
+/// The ingest configuration of a run with the built-in providers.
+fn builtin_config() -> IngestConfig {
+    IngestConfig {
+        providers: Registry::builtin().map().clone(),
+        ..IngestConfig::default()
+    }
+}
 use serde_json::Value;
 use std::collections::BTreeMap;
 
@@ -30,7 +39,7 @@ impl RecordSink for Collect {
             }
         });
         self.records.push(serde_json::json!({
-            "provider": r.provider.as_str(),
+            "provider": Registry::builtin().name(r.provider),
             "status": r.status,
             "method": s(&r.method),
             "host": host,
@@ -40,8 +49,8 @@ impl RecordSink for Collect {
             "client_id": s(&r.client_id),
             "attempt": r.attempt,
             "retry_after_s": r.retry_after_s,
-            "error": if r.provider.as_str() == "simkl" { s(&r.error) } else { Value::Null },
-            "tmdb_code": if r.provider.as_str() == "tmdb" { r.tmdb_code.map_or(Value::Null, Value::from) } else { Value::Null },
+            "error": if Registry::builtin().name(r.provider) == "simkl" { s(&r.error) } else { Value::Null },
+            "tmdb_code": if Registry::builtin().name(r.provider) == "tmdb" { r.tmdb_code.map_or(Value::Null, Value::from) } else { Value::Null },
         }));
     }
     fn blank(&mut self) {}
@@ -66,7 +75,7 @@ fn content(name: &str) -> Vec<u8> {
 
 fn decode(name: &str) -> (Decoder, Collect) {
     let bytes = content(name);
-    let mut d = Decoder::new(&IngestConfig::default(), &bytes);
+    let mut d = Decoder::new(&builtin_config(), &bytes);
     let mut c = Collect::default();
     if d.is_document() {
         d.document(&bytes[..], &mut c).unwrap();
@@ -188,11 +197,11 @@ mod no_panic {
         for k in ShapeKind::ALL {
             let cfg = IngestConfig {
                 shape: Some(Shape::Builtin(k)),
-                ..IngestConfig::default()
+                ..builtin_config()
             };
             Decoder::new(&cfg, line).line(1, line, &mut sink);
         }
-        Decoder::new(&IngestConfig::default(), line).line(1, line, &mut sink);
+        Decoder::new(&builtin_config(), line).line(1, line, &mut sink);
         let _ = errlens_parse::detect::sniff(line);
         let _ = errlens_parse::front::hint(line, None);
         let _ = errlens_parse::front::hint(line, Some(&Shape::Builtin(ShapeKind::Otlp)));
@@ -252,7 +261,7 @@ mod no_panic {
                 doc[at] = byte;
             }
             doc.truncate(cut.max(1));
-            let mut d = Decoder::new(&IngestConfig::default(), &doc);
+            let mut d = Decoder::new(&builtin_config(), &doc);
             let mut sink = Collect::default();
             if d.is_document() {
                 d.document(&doc[..], &mut sink).unwrap();

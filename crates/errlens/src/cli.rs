@@ -1,11 +1,11 @@
 //! Command-line interface definition (clap derive).
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
-use errlens_parse::{Provider, ShapeKind};
+use errlens_parse::ShapeKind;
 use std::path::PathBuf;
 
-/// Turn Simkl and TMDB API request logs into answers: what fails, why, and whether
-/// your clients retry correctly.
+/// Turn API request logs (Simkl, TMDB, and any API described in a provider file) into
+/// answers: what fails, why, and whether your clients retry correctly.
 #[derive(Debug, Parser)]
 #[command(name = "errlens", version, about, long_about = None)]
 #[command(after_help = "Examples:\n  \
@@ -14,7 +14,8 @@ use std::path::PathBuf;
     kubectl logs app | errlens report -    read standard input\n  \
     errlens explain tmdb 25                what TMDB code 25 means and what to do\n  \
     errlens explain simkl client_id_failed\n  \
-    errlens tables --format markdown       both classification tables")]
+    errlens tables --format markdown       every loaded classification table\n  \
+    errlens report --providers providers/trakt.toml app.log   also classify Trakt")]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
@@ -41,10 +42,15 @@ pub enum Command {
         errlens diff -f markdown main.json pr.json > comment.md\n  \
         errlens diff old.json new.json --fail-on 'delta.failures.share > 0.01'")]
     Diff(DiffArgs),
-    /// Explain one Simkl status or error id, or one TMDB code.
+    /// Explain one status, error id, own code or error message of a provider.
     Explain(ExplainArgs),
-    /// Print the Simkl and TMDB classification tables.
+    /// Print the classification tables of the loaded providers.
     Tables(TablesArgs),
+    /// List the loaded provider definitions: built in and --providers files.
+    #[command(after_help = "Examples:\n  \
+        errlens providers\n  \
+        errlens providers --providers providers/trakt.toml --providers providers/omdb.toml")]
+    Providers(ProvidersCmdArgs),
     /// Print a shell completion script: errlens completions bash > ~/.local/share/bash-completion/completions/errlens
     Completions(CompletionsArgs),
     /// Print the man page (roff): errlens man > ~/.local/share/man/man1/errlens.1
@@ -70,8 +76,35 @@ pub enum Command {
     Gen(GenArgs),
 }
 
+/// Which provider definitions a command loads: the built-in ones and these files.
+#[derive(Debug, Clone, Default, Args)]
+pub struct ProvidersArgs {
+    /// Also load this provider definition (TOML; see docs/providers.md and
+    /// providers/*.toml), e.g. --providers providers/trakt.toml (repeatable).
+    #[arg(
+        long = "providers",
+        id = "provider_files",
+        value_name = "FILE",
+        help_heading = "Providers"
+    )]
+    pub files: Vec<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct ProvidersCmdArgs {
+    #[command(flatten)]
+    pub providers: ProvidersArgs,
+
+    /// Output format.
+    #[arg(short, long, value_enum, default_value_t = ExplainFormat::Table)]
+    pub format: ExplainFormat,
+}
+
 #[derive(Debug, Args)]
 pub struct DiffArgs {
+    #[command(flatten)]
+    pub providers: ProvidersArgs,
+
     /// The earlier report (`report --format json` output) or summary (`--emit-summary`).
     pub old: PathBuf,
     /// The later report or summary.
@@ -117,7 +150,8 @@ pub struct FilterArgs {
     #[arg(long, value_name = "TIME", value_parser = crate::duration::parse_time_ms, help_heading = "Filters")]
     pub until: Option<i64>,
 
-    /// Keep this provider's records: simkl, tmdb, unknown (repeatable).
+    /// Keep this provider's records: a loaded provider's name (simkl, tmdb, …) or
+    /// unknown (repeatable).
     #[arg(long = "provider", value_name = "NAME", value_parser = parse_provider_name, help_heading = "Filters")]
     pub providers: Vec<String>,
 
@@ -145,15 +179,19 @@ impl FilterArgs {
             clients: self.clients.clone(),
             endpoints: self.endpoints.clone(),
             statuses: self.statuses.clone(),
+            secrets: Default::default(),
         };
         (!f.is_empty()).then_some(f)
     }
 }
 
+/// A provider name as given (checked against the loaded providers when they are).
 fn parse_provider_name(s: &str) -> Result<String, String> {
-    Provider::from_name(s.trim())
-        .map(|p| p.as_str().to_owned())
-        .ok_or_else(|| format!("{s:?}: providers are simkl, tmdb and unknown"))
+    let n = s.trim().to_ascii_lowercase();
+    if n.is_empty() {
+        return Err("an empty provider name".to_owned());
+    }
+    Ok(n)
 }
 
 fn parse_glob(s: &str) -> Result<glob::Pattern, String> {
@@ -168,6 +206,9 @@ fn parse_status_filter(s: &str) -> Result<errlens_audit::filter::StatusFilter, S
 /// How inputs are read: shared by `report` and `serve`.
 #[derive(Debug, Clone, Args)]
 pub struct IngestArgs {
+    #[command(flatten)]
+    pub providers: ProvidersArgs,
+
     /// Read every input in this shape instead of detecting it per input: flat, ecs,
     /// otlp, caddy, envoy, nginx, traefik, har, logfmt, clf (see `errlens shapes`).
     #[arg(long, value_name = "NAME", value_parser = parse_shape, help_heading = "Input")]
@@ -185,9 +226,9 @@ pub struct IngestArgs {
     pub mapping: Option<PathBuf>,
 
     /// Count HOST's requests as PROVIDER's (a proxy or cache that logs its own host):
-    /// HOST=simkl or HOST=tmdb (repeatable).
+    /// HOST=simkl, HOST=tmdb or another loaded provider (repeatable).
     #[arg(long = "provider-host", value_name = "HOST=PROVIDER", value_parser = parse_provider_host, help_heading = "Input")]
-    pub provider_host: Vec<(String, Provider)>,
+    pub provider_host: Vec<(String, String)>,
 
     /// Replace every client id by a stable keyed hash (`client-` + 12 hex digits) in
     /// every output and metric label; the key is ERRLENS_REDACT_KEY when set.
@@ -213,8 +254,8 @@ fn parse_shape(s: &str) -> Result<ShapeKind, String> {
     })
 }
 
-/// Parses `HOST=simkl|tmdb`.
-fn parse_provider_host(s: &str) -> Result<(String, Provider), String> {
+/// Parses `HOST=PROVIDER` (the provider is checked once the providers are loaded).
+fn parse_provider_host(s: &str) -> Result<(String, String), String> {
     let (host, provider) = s
         .split_once('=')
         .ok_or_else(|| format!("{s:?}: expected HOST=PROVIDER, e.g. tmdb-cache.internal=tmdb"))?;
@@ -222,10 +263,8 @@ fn parse_provider_host(s: &str) -> Result<(String, Provider), String> {
     if host.is_empty() || host.contains(['/', ' ']) {
         return Err(format!("{host:?} is not a host name"));
     }
-    match Provider::from_name(provider.trim()) {
-        Some(p @ (Provider::Simkl | Provider::Tmdb)) => Ok((host.to_owned(), p)),
-        _ => Err(format!("{provider:?}: the provider is simkl or tmdb")),
-    }
+    let provider = parse_provider_name(provider)?;
+    Ok((host.to_owned(), provider))
 }
 
 /// Parses a byte size: `1048576`, `64KiB`, `4MiB`, `1M`.
@@ -465,6 +504,9 @@ pub fn parse_duration_ms(s: &str) -> Result<i64, String> {
 
 #[derive(Debug, Args)]
 pub struct MergeArgs {
+    #[command(flatten)]
+    pub providers: ProvidersArgs,
+
     /// Summary files written by `errlens report --emit-summary`.
     #[arg(value_name = "SUMMARIES", required = true)]
     pub summaries: Vec<PathBuf>,
@@ -489,22 +531,17 @@ pub struct MergeArgs {
     pub top: usize,
 }
 
-/// Providers with a table.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum TableProvider {
-    /// Simkl: HTTP statuses and `error` ids.
-    Simkl,
-    /// TMDB: `status_code` 1-47.
-    Tmdb,
-}
-
 #[derive(Debug, Args)]
 pub struct ExplainArgs {
-    /// Which provider's table to look in.
-    #[arg(value_enum)]
-    pub provider: TableProvider,
+    #[command(flatten)]
+    pub providers: ProvidersArgs,
 
-    /// A Simkl HTTP status (412) or error id (client_id_failed), or a TMDB code (25).
+    /// Which provider's table to look in (simkl, tmdb, or a --providers one).
+    #[arg(value_parser = parse_provider_name)]
+    pub provider: String,
+
+    /// An HTTP status (412), an error id (client_id_failed), a provider's own code
+    /// (TMDB 25), or an error message or its label (OMDb "Movie not found!").
     pub code: String,
 
     /// Output format.
@@ -523,13 +560,16 @@ pub enum ExplainFormat {
 
 #[derive(Debug, Args)]
 pub struct TablesArgs {
+    #[command(flatten)]
+    pub providers: ProvidersArgs,
+
     /// Output format.
     #[arg(short, long, value_enum, default_value_t = Format::Table)]
     pub format: Format,
 
-    /// Only this provider's table.
-    #[arg(long, value_enum)]
-    pub provider: Option<TableProvider>,
+    /// Only this provider's tables.
+    #[arg(long, value_name = "NAME", value_parser = parse_provider_name)]
+    pub provider: Option<String>,
 }
 
 /// The clap command (for completions and the man page).
@@ -561,10 +601,10 @@ mod tests {
         assert!(parse_bytes("1").is_err());
         assert!(parse_bytes("lots").is_err());
         assert_eq!(
-            parse_provider_host("cache.local:8080=tmdb"),
-            Ok(("cache.local:8080".to_owned(), Provider::Tmdb))
+            parse_provider_host("cache.local:8080=TMDB"),
+            Ok(("cache.local:8080".to_owned(), "tmdb".to_owned()))
         );
-        assert!(parse_provider_host("cache.local=trakt").is_err());
+        assert!(parse_provider_host("cache.local=").is_err());
         assert!(parse_provider_host("cache.local").is_err());
         assert!(parse_shape("ECS").is_ok());
         assert!(parse_shape("json").unwrap_err().contains("logfmt"));

@@ -37,6 +37,7 @@ fn run() -> anyhow::Result<ExitCode> {
         cli::Command::Merge(a) => cmd::report::merge(a)?,
         cli::Command::Explain(a) => cmd::explain::run(a)?,
         cli::Command::Tables(a) => cmd::tables::run(a)?,
+        cli::Command::Providers(a) => cmd::providers::run(a)?,
         cli::Command::Shapes(a) => cmd::shapes::run(a)?,
         cli::Command::Diff(a) => cmd::diff::run(a)?,
         cli::Command::Completions(a) => cmd::docs::completions(a)?,

@@ -245,8 +245,15 @@ fn tables_in_every_format() {
         .output()
         .unwrap();
     let v: Value = serde_json::from_slice(&out.stdout).unwrap();
-    assert_eq!(v["tmdb"].as_array().unwrap().len(), 47);
-    assert_eq!(v["simkl_status"].as_array().unwrap().len(), 14);
+    assert_eq!(v["schema"], "errlens.tables/v2");
+    let p = &v["providers"];
+    assert_eq!(
+        (p[0]["name"].as_str(), p[1]["name"].as_str()),
+        (Some("simkl"), Some("tmdb"))
+    );
+    assert_eq!(p[1]["errors"].as_array().unwrap().len(), 47);
+    assert_eq!(p[0]["statuses"].as_array().unwrap().len(), 14);
+    assert_eq!(p[0]["errors"].as_array().unwrap().len(), 18);
     let out = errlens()
         .args(["tables", "--format", "csv", "--provider", "tmdb"])
         .output()

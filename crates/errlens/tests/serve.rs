@@ -259,7 +259,8 @@ fn cardinality_is_bounded() {
         .lines()
         .filter(|l| !l.starts_with('#') && !l.is_empty())
         .count();
-    let bound = errlens_exporter::metrics::series_bound(20, 50, 12);
+    let bound =
+        errlens_exporter::metrics::series_bound(errlens_classify::Registry::builtin(), 20, 50, 12);
     assert!(series <= bound, "{series} series > bound {bound}");
     assert!(
         series < 400,

@@ -9,6 +9,7 @@
 //! handed to serde_json itself. A property test holds it to that
 //! (`tests::fast_path_equals_serde`).
 
+use crate::provider::ProviderMap;
 use crate::raw::{Field, Raw};
 use crate::value::Scalar;
 use std::borrow::Cow;
@@ -16,14 +17,16 @@ use std::borrow::Cow;
 /// Scans `line` into `raw` (which starts empty); `false` means "not the simple shape:
 /// ask serde_json", and `raw` is then to be discarded.
 #[inline]
-pub(crate) fn scan<'a>(line: &'a [u8], raw: &mut Raw<'a>) -> bool {
-    scan_fields(line, raw).is_some()
+pub(crate) fn scan<'a>(line: &'a [u8], raw: &mut Raw<'a>, map: Option<&ProviderMap>) -> bool {
+    scan_fields(line, raw, map).is_some()
 }
 
-fn scan_fields<'a>(line: &'a [u8], raw: &mut Raw<'a>) -> Option<()> {
+fn scan_fields<'a>(line: &'a [u8], raw: &mut Raw<'a>, map: Option<&ProviderMap>) -> Option<()> {
     if !plain(line) {
         return None;
     }
+    // Keys beyond errlens' own are looked up only when a definition adds some.
+    let extras = map.filter(|m| m.has_extras());
     // SAFETY: `plain` accepted only bytes in 0x20..=0x7f, and ASCII is valid UTF-8.
     // (Checking again with `str::from_utf8` cost ~4% of a whole report.)
     let s = unsafe { std::str::from_utf8_unchecked(line) };
@@ -44,7 +47,10 @@ fn scan_fields<'a>(line: &'a [u8], raw: &mut Raw<'a>) -> Option<()> {
             }
             i = ws(b, i + 1);
             let (value, next) = value(s, i)?;
-            let field = Field::from_name(key);
+            let field = match Field::from_name(key) {
+                Field::Other if extras.is_some() => raw.field_of(key, extras),
+                f => f,
+            };
             if !matches!(field, Field::Other) {
                 raw.set(field, value);
             }
@@ -200,8 +206,8 @@ mod tests {
     /// The fast path, when it answers, must give what serde_json gives.
     fn same(line: &[u8]) {
         let mut raw = Raw::default();
-        if scan(line, &mut raw) {
-            let fast: Result<Record<'_>, _> = raw.into_record();
+        if scan(line, &mut raw, None) {
+            let fast: Result<Record<'_>, _> = raw.into_record(None);
             let slow = parse_line_serde(line);
             assert_eq!(fast, slow, "{:?}", String::from_utf8_lossy(line));
         }
@@ -235,7 +241,7 @@ mod tests {
             r#" { "status" : "429" , "retry_after" : 2.5 , "success" : false , "x" : null } "#,
             r#"{}"#,
         ] {
-            assert!(scan(l.as_bytes(), &mut Raw::default()), "{l}");
+            assert!(scan(l.as_bytes(), &mut Raw::default(), None), "{l}");
             same(l.as_bytes());
         }
     }
@@ -254,7 +260,7 @@ mod tests {
             r#"[1]"#,
             r#"{"status":tru}"#,
         ] {
-            assert!(!scan(l.as_bytes(), &mut Raw::default()), "{l}");
+            assert!(!scan(l.as_bytes(), &mut Raw::default(), None), "{l}");
         }
     }
 

@@ -6,10 +6,11 @@
 //! numbers, invalid JSON) goes through serde_json, which has the last word on what is
 //! valid. A field of the wrong type is ignored rather than failing the line.
 
-use crate::raw::{Field, HostMap, Raw};
+use crate::provider::ProviderMap;
+use crate::raw::{Field, Raw};
 use crate::record::{ParseError, Record};
 use crate::value::Scalar;
-use serde::de::{Deserializer, IgnoredAny, MapAccess, Visitor};
+use serde::de::{DeserializeSeed, Deserializer, IgnoredAny, MapAccess, Visitor};
 use std::fmt;
 
 /// Parses one JSON-lines request record.
@@ -18,29 +19,42 @@ use std::fmt;
 /// accept (escapes, nested values, non-ASCII bytes, unusual numbers, invalid JSON) goes
 /// through serde_json, which has the last word on what is valid.
 ///
-/// This is the flat shape with the built-in provider hosts; the ingest front
+/// This is the flat shape without a provider map (every record is of the unknown
+/// provider); [`parse_line_with`] names providers, and the ingest front
 /// ([`crate::front`]) reads every shape.
 #[inline]
 pub fn parse_line(line: &[u8]) -> Result<Record<'_>, ParseError> {
     parse(line, None)
 }
 
-/// Parses one flat line, with `--provider-host` overrides.
+/// Parses one flat line, naming its provider with `map`.
 #[inline]
-pub(crate) fn parse<'a>(line: &'a [u8], hosts: Option<&HostMap>) -> Result<Record<'a>, ParseError> {
+pub fn parse_line_with<'a>(line: &'a [u8], map: &ProviderMap) -> Result<Record<'a>, ParseError> {
+    parse(line, Some(map))
+}
+
+/// Parses one flat line.
+#[inline]
+pub(crate) fn parse<'a>(
+    line: &'a [u8],
+    map: Option<&ProviderMap>,
+) -> Result<Record<'a>, ParseError> {
     // Filled in place: the record-to-be is a few hundred bytes, not worth moving.
     let mut raw = Raw::default();
-    if super::fast::scan(line, &mut raw) {
-        raw.into_record_with(hosts)
+    if super::fast::scan(line, &mut raw, map) {
+        raw.into_record(map)
     } else {
-        parse_serde(line)?.into_record_with(hosts)
+        parse_serde(line, map)?.into_record(map)
     }
 }
 
 /// Reads one line with serde_json only (the reference the fast path must equal).
-pub(crate) fn parse_serde(line: &[u8]) -> Result<Raw<'_>, ParseError> {
+pub(crate) fn parse_serde<'a>(
+    line: &'a [u8],
+    map: Option<&ProviderMap>,
+) -> Result<Raw<'a>, ParseError> {
     let mut de = serde_json::Deserializer::from_slice(line);
-    let raw = match de.deserialize_map(RawVisitor) {
+    let raw = match de.deserialize_map(RawVisitor { map }) {
         Ok(raw) => raw,
         Err(e) if e.is_data() => return Err(ParseError::NotObject),
         Err(e) => return Err(ParseError::InvalidJson(json_reason(&e))),
@@ -53,7 +67,7 @@ pub(crate) fn parse_serde(line: &[u8]) -> Result<Raw<'_>, ParseError> {
 /// Parses one line with serde_json only, to a record.
 #[cfg(test)]
 pub(crate) fn parse_line_serde(line: &[u8]) -> Result<Record<'_>, ParseError> {
-    parse_serde(line)?.into_record()
+    parse_serde(line, None)?.into_record(None)
 }
 
 /// A short reason without serde_json's line number (always 1 for one line).
@@ -65,9 +79,32 @@ pub(crate) fn json_reason(e: &serde_json::Error) -> String {
     }
 }
 
-pub(crate) struct RawVisitor;
+/// Reads a JSON object's fields into a [`Raw`] read with `map`.
+pub(crate) struct RawVisitor<'m> {
+    pub(crate) map: Option<&'m ProviderMap>,
+}
 
-impl<'de> Visitor<'de> for RawVisitor {
+/// A key, as the field it names (extra keys recorded in the record-to-be).
+struct KeySeed<'r, 'a, 'm>(&'r mut Raw<'a>, Option<&'m ProviderMap>);
+
+impl<'de> DeserializeSeed<'de> for KeySeed<'_, '_, '_> {
+    type Value = Field;
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Field, D::Error> {
+        d.deserialize_identifier(self)
+    }
+}
+
+impl Visitor<'_> for KeySeed<'_, '_, '_> {
+    type Value = Field;
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a field name")
+    }
+    fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<Field, E> {
+        Ok(self.0.field_of(v, self.1))
+    }
+}
+
+impl<'de> Visitor<'de> for RawVisitor<'_> {
     type Value = Raw<'de>;
 
     fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
@@ -76,7 +113,7 @@ impl<'de> Visitor<'de> for RawVisitor {
 
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Raw<'de>, A::Error> {
         let mut raw = Raw::default();
-        while let Some(field) = map.next_key::<Field>()? {
+        while let Some(field) = map.next_key_seed(KeySeed(&mut raw, self.map))? {
             if let Field::Other = field {
                 map.next_value::<IgnoredAny>()?;
                 continue;

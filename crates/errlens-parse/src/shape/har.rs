@@ -6,7 +6,8 @@
 //! envelope in `response.content.text`, `Retry-After` among `response.headers[]`).
 
 use super::{built, finish, ShapeKind};
-use crate::raw::{HostMap, Raw};
+use crate::provider::ProviderMap;
+use crate::raw::Raw;
 use crate::record::{ParseError, Record};
 use serde::de::{self, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use std::fmt;
@@ -16,11 +17,11 @@ use std::io;
 /// document is broken from that point (entries before it were delivered).
 pub(crate) fn read(
     doc: &[u8],
-    hosts: Option<&HostMap>,
+    providers: Option<&ProviderMap>,
     out: &mut dyn FnMut(Result<&Record<'_>, &ParseError>),
 ) -> Result<(), ParseError> {
     let mut de = serde_json::Deserializer::from_slice(doc);
-    run(&mut de, hosts, out)
+    run(&mut de, providers, out)
 }
 
 /// Calls `out` for every entry of a HAR document read from `reader`, holding one entry
@@ -28,7 +29,7 @@ pub(crate) fn read(
 /// error (not the document's fault) is an `Err`.
 pub fn read_stream<R: io::Read>(
     reader: R,
-    hosts: Option<&HostMap>,
+    providers: Option<&ProviderMap>,
     out: &mut dyn FnMut(Result<&Record<'_>, &ParseError>),
 ) -> io::Result<(u64, Result<(), ParseError>)> {
     let mut counted = Counted {
@@ -38,7 +39,7 @@ pub fn read_stream<R: io::Read>(
     };
     let r = {
         let mut de = serde_json::Deserializer::from_reader(&mut counted);
-        run(&mut de, hosts, out)
+        run(&mut de, providers, out)
     };
     match counted.failed {
         Some(e) => Err(e),
@@ -71,13 +72,13 @@ impl<R: io::Read> io::Read for Counted<R> {
 
 fn run<'de, R: serde_json::de::Read<'de>>(
     de: &mut serde_json::Deserializer<R>,
-    hosts: Option<&HostMap>,
+    providers: Option<&ProviderMap>,
     out: &mut dyn FnMut(Result<&Record<'_>, &ParseError>),
 ) -> Result<(), ParseError> {
     let reason = |e: serde_json::Error| ParseError::InvalidJson(format!("HAR document: {e}"));
     (&mut *de)
         .deserialize_map(Doc {
-            hosts,
+            providers,
             out,
             depth: 0,
         })
@@ -87,7 +88,7 @@ fn run<'de, R: serde_json::de::Read<'de>>(
 
 /// The document, then `log`: every key but the way to `entries` is skipped.
 struct Doc<'h, 'o, 'f> {
-    hosts: Option<&'h HostMap>,
+    providers: Option<&'h ProviderMap>,
     out: &'o mut (dyn FnMut(Result<&Record<'_>, &ParseError>) + 'f),
     /// 0 at the document, 1 inside `log`.
     depth: u8,
@@ -99,16 +100,20 @@ impl<'de> Visitor<'de> for Doc<'_, '_, '_> {
         f.write_str("a HAR document")
     }
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
-        let Doc { hosts, out, depth } = self;
+        let Doc {
+            providers,
+            out,
+            depth,
+        } = self;
         while let Some(key) = map.next_key::<std::borrow::Cow<'de, str>>()? {
             match (depth, &*key) {
                 (0, "log") => map.next_value_seed(Doc {
-                    hosts,
+                    providers,
                     out: &mut *out,
                     depth: 1,
                 })?,
                 (1, "entries") => map.next_value_seed(Entries {
-                    hosts,
+                    providers,
                     out: &mut *out,
                 })?,
                 _ => {
@@ -128,7 +133,7 @@ impl<'de> DeserializeSeed<'de> for Doc<'_, '_, '_> {
 }
 
 struct Entries<'h, 'o, 'f> {
-    hosts: Option<&'h HostMap>,
+    providers: Option<&'h ProviderMap>,
     out: &'o mut (dyn FnMut(Result<&Record<'_>, &ParseError>) + 'f),
 }
 
@@ -148,12 +153,12 @@ impl<'de> Visitor<'de> for Entries<'_, '_, '_> {
         let b = built(ShapeKind::Har);
         loop {
             let mut raw = Raw::default();
-            match seq.next_element_seed(Entry(b.map.seed(&mut raw)))? {
+            match seq.next_element_seed(Entry(b.map.seed(&mut raw, self.providers)))? {
                 None => return Ok(()),
                 Some(false) => {
                     (self.out)(Err(&ParseError::NotObject));
                 }
-                Some(true) => match finish(raw, self.hosts, b.status_paths) {
+                Some(true) => match finish(raw, self.providers, b.status_paths) {
                     Ok(rec) => (self.out)(Ok(&rec)),
                     Err(e) => (self.out)(Err(&e)),
                 },

@@ -11,6 +11,7 @@
 //! object parsed a second time for the Simkl/TMDB envelope fields), or a list of
 //! `{name, value}` headers.
 
+use crate::provider::ProviderMap;
 use crate::raw::{Field, Raw, Target};
 use crate::record::ParseError;
 use crate::shape::flat;
@@ -114,12 +115,14 @@ impl PathMap {
         &self,
         line: &'a [u8],
         raw: &mut Raw<'a>,
+        providers: Option<&ProviderMap>,
     ) -> Result<(), ParseError> {
         let mut de = serde_json::Deserializer::from_slice(line);
         match de.deserialize_map(NodeVisitor {
             map: self,
             node: 0,
             raw,
+            providers,
         }) {
             Ok(()) => {}
             Err(e) if e.is_data() => return Err(ParseError::NotObject),
@@ -130,11 +133,16 @@ impl PathMap {
     }
 
     /// A seed that reads one object (a HAR entry, say) from the root of the tree.
-    pub(crate) fn seed<'m, 'r, 'a>(&'m self, raw: &'r mut Raw<'a>) -> NodeSeed<'m, 'r, 'a> {
+    pub(crate) fn seed<'m, 'r, 'a>(
+        &'m self,
+        raw: &'r mut Raw<'a>,
+        providers: Option<&'m ProviderMap>,
+    ) -> NodeSeed<'m, 'r, 'a> {
         NodeSeed {
             map: self,
             node: 0,
             raw,
+            providers,
         }
     }
 }
@@ -144,13 +152,17 @@ pub(crate) struct NodeSeed<'m, 'r, 'a> {
     map: &'m PathMap,
     node: u32,
     raw: &'r mut Raw<'a>,
+    providers: Option<&'m ProviderMap>,
 }
 
 impl<'de> DeserializeSeed<'de> for NodeSeed<'_, '_, 'de> {
     type Value = ();
     fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
         match self.map.nodes[self.node as usize].leaf {
-            Some(Leaf::Envelope) => d.deserialize_any(EnvelopeVisitor { raw: self.raw }),
+            Some(Leaf::Envelope) => d.deserialize_any(EnvelopeVisitor {
+                raw: self.raw,
+                providers: self.providers,
+            }),
             Some(Leaf::Headers(names)) => d.deserialize_any(HeadersVisitor {
                 names,
                 raw: self.raw,
@@ -159,6 +171,7 @@ impl<'de> DeserializeSeed<'de> for NodeSeed<'_, '_, 'de> {
                 map: self.map,
                 node: self.node,
                 raw: self.raw,
+                providers: self.providers,
             }),
         }
     }
@@ -190,6 +203,7 @@ struct NodeVisitor<'m, 'r, 'a> {
     map: &'m PathMap,
     node: u32,
     raw: &'r mut Raw<'a>,
+    providers: Option<&'m ProviderMap>,
 }
 
 impl<'a> NodeVisitor<'_, '_, 'a> {
@@ -216,6 +230,7 @@ impl<'de> Visitor<'de> for NodeVisitor<'_, '_, 'de> {
                     map: self.map,
                     node: child,
                     raw: self.raw,
+                    providers: self.providers,
                 })?,
                 None => {
                     map.next_value::<IgnoredAny>()?;
@@ -277,14 +292,16 @@ impl<'de> Visitor<'de> for NodeVisitor<'_, '_, 'de> {
 /// A response body: the Simkl/TMDB envelope, as a JSON string or an object.
 pub(crate) struct EnvelopeVisitor<'r, 'a> {
     pub(crate) raw: &'r mut Raw<'a>,
+    /// Provider definitions' own envelope keys.
+    pub(crate) providers: Option<&'r ProviderMap>,
 }
 
 /// Parses `text` as a JSON object and takes its envelope fields (anything else — an
 /// HTML error page, plain text — is not an envelope and is ignored).
-pub(crate) fn envelope_from_text(raw: &mut Raw<'_>, text: &str) {
+pub(crate) fn envelope_from_text(raw: &mut Raw<'_>, text: &str, providers: Option<&ProviderMap>) {
     let t = text.trim_start();
     if t.starts_with('{') {
-        if let Ok(env) = flat::parse_serde(t.as_bytes()) {
+        if let Ok(env) = flat::parse_serde(t.as_bytes(), providers) {
             raw.fill_envelope(env);
         }
     }
@@ -296,11 +313,14 @@ impl<'de> Visitor<'de> for EnvelopeVisitor<'_, 'de> {
         f.write_str("a response body")
     }
     fn visit_str<E: de::Error>(self, v: &str) -> Result<(), E> {
-        envelope_from_text(self.raw, v);
+        envelope_from_text(self.raw, v, self.providers);
         Ok(())
     }
     fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<(), A::Error> {
-        let env = flat::RawVisitor.visit_map(map)?;
+        let env = flat::RawVisitor {
+            map: self.providers,
+        }
+        .visit_map(map)?;
         self.raw.fill_envelope(env);
         Ok(())
     }
@@ -415,8 +435,8 @@ mod tests {
 
     fn read(line: &str) -> crate::Record<'_> {
         let mut raw = Raw::default();
-        map().read_line(line.as_bytes(), &mut raw).unwrap();
-        raw.into_record().unwrap()
+        map().read_line(line.as_bytes(), &mut raw, None).unwrap();
+        raw.into_record(None).unwrap()
     }
 
     #[test]
@@ -438,9 +458,10 @@ mod tests {
             .read_line(
                 br#"{"status_code":404,"response":{"status_code":500}}"#,
                 &mut raw,
+                None,
             )
             .unwrap();
-        assert!(raw.into_record().is_err());
+        assert!(raw.into_record(None).is_err());
     }
 
     #[test]

@@ -24,7 +24,8 @@ pub(crate) mod otlp;
 mod text;
 
 use crate::mapping::CustomShape;
-use crate::raw::{Field, HostMap, Raw, Target, Unit};
+use crate::provider::ProviderMap;
+use crate::raw::{Field, Raw, Target, Unit};
 use crate::record::{ParseError, Record};
 use json::{Leaf, PathMap};
 use std::sync::{Arc, OnceLock};
@@ -227,24 +228,24 @@ impl Shape {
     pub fn parse_one<'a>(
         &self,
         line: &'a [u8],
-        hosts: Option<&HostMap>,
+        map: Option<&ProviderMap>,
     ) -> Result<Record<'a>, ParseError> {
         let kind = match self {
             Shape::Custom(c) => {
                 let mut raw = Raw::default();
-                c.paths().read_line(line, &mut raw)?;
-                return finish(raw, hosts, c.status_paths());
+                c.paths().read_line(line, &mut raw, map)?;
+                return finish(raw, map, c.status_paths());
             }
             Shape::Builtin(k) => *k,
         };
         match kind {
-            ShapeKind::Flat => flat::parse(line, hosts),
-            ShapeKind::Logfmt => text::logfmt(line, hosts),
-            ShapeKind::Clf => text::clf(line, hosts),
+            ShapeKind::Flat => flat::parse(line, map),
+            ShapeKind::Logfmt => text::logfmt(line, map),
+            ShapeKind::Clf => text::clf(line, map),
             ShapeKind::Otlp | ShapeKind::Har => {
                 // Not one record a line: the first outcome.
                 let mut first: Option<Result<Record<'static>, ParseError>> = None;
-                self.parse_line(line, hosts, &mut |r| {
+                self.parse_line(line, map, &mut |r| {
                     if first.is_none() {
                         first = Some(r.map(|r| r.clone().into_owned()).map_err(Clone::clone));
                     }
@@ -254,8 +255,8 @@ impl Shape {
             k => {
                 let b = built(k);
                 let mut raw = Raw::default();
-                b.map.read_line(line, &mut raw)?;
-                finish(raw, hosts, b.status_paths)
+                b.map.read_line(line, &mut raw, map)?;
+                finish(raw, map, b.status_paths)
             }
         }
     }
@@ -266,18 +267,18 @@ impl Shape {
     pub fn parse_line(
         &self,
         line: &[u8],
-        hosts: Option<&HostMap>,
+        map: Option<&ProviderMap>,
         out: &mut dyn FnMut(Result<&Record<'_>, &ParseError>),
     ) {
         match self {
-            Shape::Builtin(ShapeKind::Otlp) => otlp::parse_line(line, hosts, out),
+            Shape::Builtin(ShapeKind::Otlp) => otlp::parse_line(line, map, out),
             Shape::Builtin(ShapeKind::Har) => {
                 // A HAR document on one line: read it as a document.
-                if let Err(e) = har::read(line, hosts, out) {
+                if let Err(e) = har::read(line, map, out) {
                     out(Err(&e));
                 }
             }
-            s => deliver(s.parse_one(line, hosts), out),
+            s => deliver(s.parse_one(line, map), out),
         }
     }
 }
@@ -298,10 +299,10 @@ fn deliver(
 #[inline]
 pub(crate) fn finish<'a>(
     raw: Raw<'a>,
-    hosts: Option<&HostMap>,
+    map: Option<&ProviderMap>,
     status_paths: &'static str,
 ) -> Result<Record<'a>, ParseError> {
-    raw.into_record_with(hosts).map_err(|e| match e {
+    raw.into_record(map).map_err(|e| match e {
         ParseError::NoStatus(_) => ParseError::NoStatus(status_paths),
         e => e,
     })

@@ -9,7 +9,8 @@
 //! `service.name`. `intValue` is a string in OTLP/JSON (a number is accepted too).
 
 use super::finish;
-use crate::raw::{Field, HostMap, Raw, Target, Unit};
+use crate::provider::ProviderMap;
+use crate::raw::{Field, Raw, Target, Unit};
 use crate::record::{ParseError, Record};
 use crate::value::Scalar;
 use serde::Deserialize;
@@ -171,7 +172,7 @@ impl<'a> AnyValue<'a> {
 /// Reads one export batch; every log record in it is one outcome for `out`.
 pub(crate) fn parse_line(
     line: &[u8],
-    hosts: Option<&HostMap>,
+    map: Option<&ProviderMap>,
     out: &mut dyn FnMut(Result<&Record<'_>, &ParseError>),
 ) {
     let batch: Batch<'_> = match serde_json::from_slice(line) {
@@ -200,7 +201,7 @@ pub(crate) fn parse_line(
         });
         for sl in &rl.scope_logs {
             for lr in &sl.log_records {
-                let r = finish(record(lr, service.clone()), hosts, STATUS_PATHS);
+                let r = finish(record(lr, service.clone(), map), map, STATUS_PATHS);
                 match &r {
                     Ok(rec) => out(Ok(rec)),
                     Err(e) => out(Err(e)),
@@ -213,7 +214,11 @@ pub(crate) fn parse_line(
 const STATUS_PATHS: &str = "attributes http.response.status_code, http.status_code";
 
 /// One log record's fields.
-fn record<'a>(lr: &LogRecord<'a>, service: Option<Scalar<'a>>) -> Raw<'a> {
+fn record<'a>(
+    lr: &LogRecord<'a>,
+    service: Option<Scalar<'a>>,
+    map: Option<&ProviderMap>,
+) -> Raw<'a> {
     let mut raw = Raw::default();
     let ts = Target::new(Field::Ts).unit(Unit::Nanos);
     // An unset time is 0 in OTLP: not a time.
@@ -240,13 +245,13 @@ fn record<'a>(lr: &LogRecord<'a>, service: Option<Scalar<'a>>) -> Raw<'a> {
     match &lr.body {
         Some(AnyValue {
             string: Some(text), ..
-        }) => super::json::envelope_from_text(&mut raw, text),
+        }) => super::json::envelope_from_text(&mut raw, text, map),
         Some(AnyValue {
             kvlist: Some(kv), ..
         }) => {
             let mut env = Raw::default();
             for pair in &kv.values {
-                let field = Field::from_name(&pair.key);
+                let field = env.field_of(&pair.key, map);
                 let value = pair.value.as_ref().and_then(|v| match &v.array {
                     // TMDB's `errors`: counted.
                     Some(a) if field == Field::Errors => Some(Scalar::Seq(a.values.len())),
@@ -275,11 +280,11 @@ mod tests {
             {"attributes":[]}
         ]}]}]}"#;
         let mut got = Vec::new();
-        parse_line(line, None, &mut |r| {
+        parse_line(line, Some(&crate::provider::test_map()), &mut |r| {
             got.push(match r {
                 Ok(r) => format!(
                     "{} {} {:?} {:?} {:?} {:?} {:?} {:?} {:?}",
-                    r.provider,
+                    crate::provider::test_name(r.provider),
                     r.status,
                     r.ts_ms,
                     r.attempt,

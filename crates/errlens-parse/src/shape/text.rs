@@ -2,7 +2,8 @@
 //! and [`super::clf`]) mapped onto the flat field names.
 
 use super::{clf, finish, logfmt, ShapeKind};
-use crate::raw::{Field, HostMap, Raw, Target, Unit};
+use crate::provider::ProviderMap;
+use crate::raw::{Field, Raw, Target, Unit};
 use crate::record::{ParseError, Record};
 use crate::value::Scalar;
 
@@ -39,12 +40,12 @@ fn utf8(line: &[u8], shape: ShapeKind) -> Result<&str, ParseError> {
 /// A logfmt line with the flat field names.
 pub(crate) fn logfmt<'a>(
     line: &'a [u8],
-    hosts: Option<&HostMap>,
+    map: Option<&ProviderMap>,
 ) -> Result<Record<'a>, ParseError> {
     let text = utf8(line, ShapeKind::Logfmt)?;
     let mut raw = Raw::default();
     logfmt::for_each_pair(text, &mut |key, value| {
-        let field = Field::from_name(key);
+        let field = raw.field_of(key, map);
         if field != Field::Other {
             raw.set(field, Scalar::Str(value));
         }
@@ -53,7 +54,7 @@ pub(crate) fn logfmt<'a>(
         shape: "logfmt",
         reason: e.0,
     })?;
-    finish(raw, hosts, ShapeKind::Logfmt.status_paths())
+    finish(raw, map, ShapeKind::Logfmt.status_paths())
 }
 
 /// The first number of an nginx timing that may list several upstreams
@@ -64,7 +65,7 @@ fn first_number(v: &str) -> Option<Scalar<'static>> {
 }
 
 /// A Common / Combined Log Format line.
-pub(crate) fn clf<'a>(line: &'a [u8], hosts: Option<&HostMap>) -> Result<Record<'a>, ParseError> {
+pub(crate) fn clf<'a>(line: &'a [u8], map: Option<&ProviderMap>) -> Result<Record<'a>, ParseError> {
     let text = utf8(line, ShapeKind::Clf)?;
     let Some(c) = clf::parse(text) else {
         return Err(ParseError::Syntax {
@@ -111,7 +112,7 @@ pub(crate) fn clf<'a>(line: &'a [u8], hosts: Option<&HostMap>) -> Result<Record<
             "http_host" => (Target::new(Field::Host), Some(Scalar::Str(value))),
             "host" => (Target::new(Field::Host).prio(1), Some(Scalar::Str(value))),
             // Status and time come from the line itself.
-            _ => match Field::from_name(key) {
+            _ => match raw.field_of(key, map) {
                 Field::Other | Field::Status | Field::HttpStatus | Field::Ts => continue,
                 f => (Target::new(f).prio(2), Some(Scalar::Str(value))),
             },
@@ -120,22 +121,23 @@ pub(crate) fn clf<'a>(line: &'a [u8], hosts: Option<&HostMap>) -> Result<Record<
             raw.set_mapped(target, v);
         }
     }
-    finish(raw, hosts, ShapeKind::Clf.status_paths())
+    finish(raw, map, ShapeKind::Clf.status_paths())
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::provider::{test_map, test_name};
 
     #[test]
     fn logfmt_lines() {
         let r = logfmt(
             br#"ts=2026-11-20T10:00:00Z method=GET url=https://api.simkl.com/sync/x status=429 latency_ms=12.5 client_id=app attempt=2 retry_after=30 error=rate_limit message="too many requests""#,
-            None,
+            Some(&test_map()),
         )
         .unwrap();
         assert_eq!(r.status, 429);
-        assert_eq!(r.provider.as_str(), "simkl");
+        assert_eq!(test_name(r.provider), "simkl");
         assert_eq!(r.attempt, Some(2));
         assert_eq!(r.retry_after_s, Some(30.0));
         assert_eq!(r.message.as_deref(), Some("too many requests"));
@@ -145,8 +147,8 @@ mod tests {
     #[test]
     fn clf_lines() {
         let line = br#"10.0.0.1 - - [20/Nov/2026:10:00:00 +0000] "GET /3/movie/550?api_key=x HTTP/1.1" 401 87 "-" "curl/8" rt=0.250 urt="0.240" host=api.themoviedb.org client_id=app"#;
-        let r = clf(line, None).unwrap();
-        assert_eq!((r.status, r.provider.as_str()), (401, "tmdb"));
+        let r = clf(line, Some(&test_map())).unwrap();
+        assert_eq!((r.status, test_name(r.provider)), (401, "tmdb"));
         assert_eq!(r.path(), Some("/3/movie/550"));
         assert_eq!(r.latency_ms, Some(250.0));
         assert_eq!(r.client_id.as_deref(), Some("app"));

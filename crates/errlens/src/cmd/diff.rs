@@ -7,11 +7,14 @@ use crate::cli::{DiffArgs, DiffFormat};
 use crate::{output, render};
 use anyhow::{bail, Context};
 use errlens_audit::diff::diff;
-use errlens_audit::{Report, ReportOptions, Summary};
+use errlens_audit::{Report, ReportOptions};
+use errlens_classify::Registry;
 use std::path::Path;
+use std::sync::Arc;
 
-/// Reads a report (`errlens report --format json`) or a summary (`--emit-summary`).
-fn load(path: &Path) -> anyhow::Result<Report> {
+/// Reads a report (`errlens report --format json`) or a summary (`--emit-summary`,
+/// judged by the loaded providers).
+fn load(path: &Path, registry: &Arc<Registry>) -> anyhow::Result<Report> {
     let bytes = std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
     let v: serde_json::Value =
         serde_json::from_slice(&bytes).with_context(|| format!("{}: not JSON", path.display()))?;
@@ -19,8 +22,12 @@ fn load(path: &Path) -> anyhow::Result<Report> {
         Some(errlens_audit::SCHEMA) => serde_json::from_value(v)
             .with_context(|| format!("{}: not a readable errlens report", path.display())),
         Some(errlens_audit::SUMMARY_SCHEMA) => {
-            let s = Summary::from_json(&bytes).with_context(|| format!("{}", path.display()))?;
-            Ok(Report::from_summary(&s, ReportOptions::default()))
+            let s = super::report::read_summary(path, registry)?;
+            let opts = ReportOptions {
+                registry: registry.clone(),
+                ..ReportOptions::default()
+            };
+            Ok(Report::from_summary(&s, &opts))
         }
         other => bail!(
             "{}: not an errlens report or summary (schema {:?}; write one with `errlens report --format json` or `--emit-summary`)",
@@ -32,8 +39,9 @@ fn load(path: &Path) -> anyhow::Result<Report> {
 
 /// Runs `errlens diff`.
 pub fn run(args: DiffArgs) -> anyhow::Result<Outcome> {
-    let old = load(&args.old)?;
-    let new = load(&args.new)?;
+    let registry = super::providers::load(&args.providers)?;
+    let old = load(&args.old, &registry)?;
+    let new = load(&args.new, &registry)?;
     let d = diff(&old, &new, args.tolerance);
     let text = match args.format {
         DiffFormat::Json => render::json::render(&d)?,

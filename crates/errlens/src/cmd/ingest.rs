@@ -3,12 +3,14 @@
 
 use crate::cli::IngestArgs;
 use anyhow::Context;
+use errlens_classify::Registry;
 use errlens_parse::mapping::MappingBuilder;
 use errlens_parse::{IngestConfig, Shape};
 use std::sync::Arc;
 
-/// Builds the ingest configuration: a forced or custom shape, provider hosts, line cap.
-pub fn config(args: &IngestArgs) -> anyhow::Result<IngestConfig> {
+/// Builds the ingest configuration: a forced or custom shape, the provider map of
+/// `registry` with `--provider-host` overrides, line cap.
+pub fn config(args: &IngestArgs, registry: &Registry) -> anyhow::Result<IngestConfig> {
     let shape = if args.map.is_empty() && args.mapping.is_none() {
         args.shape.map(Shape::Builtin)
     } else {
@@ -21,13 +23,17 @@ pub fn config(args: &IngestArgs) -> anyhow::Result<IngestConfig> {
         }
         Some(Shape::Custom(Arc::new(b.build())))
     };
-    let mut hosts = errlens_parse::HostMap::default();
-    for (host, provider) in &args.provider_host {
-        hosts.insert(host, *provider);
+    let mut hosts = Vec::new();
+    for (host, name) in &args.provider_host {
+        let id = super::providers::resolve(registry, name, "--provider-host")?;
+        if id.is_unknown() {
+            anyhow::bail!("--provider-host {host}={name}: name a provider, not `unknown`");
+        }
+        hosts.push((host.clone(), id));
     }
     Ok(IngestConfig {
         shape,
-        hosts,
+        providers: registry.map_with_hosts(&hosts),
         max_line: args.max_line_bytes,
         redact: args
             .redact_clients

@@ -5,6 +5,7 @@ pub mod docs;
 pub mod explain;
 pub mod gen;
 pub mod ingest;
+pub mod providers;
 pub mod report;
 pub mod serve;
 pub mod shapes;

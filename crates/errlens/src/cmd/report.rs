@@ -27,13 +27,18 @@ pub fn run(args: ReportArgs) -> anyhow::Result<Outcome> {
         .threads
         .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
         .max(1);
-    let ingest = Arc::new(super::ingest::config(&args.ingest)?);
+    let registry = super::providers::load(&args.ingest.providers)?;
+    let ingest = Arc::new(super::ingest::config(&args.ingest, &registry)?);
+    for p in &args.filter.providers {
+        super::providers::resolve(&registry, p, "--provider")?;
+    }
     let filter = args.filter.filter().map(Arc::new);
     let mut failed = false;
     let mut summary: Option<Summary> = None;
     let progress = Progress::start(&files);
     for (i, file) in files.iter().enumerate() {
         let config = AuditConfig {
+            registry: registry.clone(),
             ingest: ingest.clone(),
             filter: filter.clone(),
             malformed_sample: args.malformed_sample,
@@ -46,7 +51,7 @@ pub fn run(args: ReportArgs) -> anyhow::Result<Outcome> {
         };
         let part = audit_input(file, &config, threads, &mut failed);
         match &mut summary {
-            Some(s) => s.merge(&part),
+            Some(s) => s.merge(&part)?,
             None => summary = Some(part),
         }
     }
@@ -56,7 +61,10 @@ pub fn run(args: ReportArgs) -> anyhow::Result<Outcome> {
         std::fs::write(path, summary.to_json())
             .with_context(|| format!("cannot write summary {}", path.display()))?;
     }
-    let opts = ReportOptions { top: args.top };
+    let opts = ReportOptions {
+        top: args.top,
+        registry,
+    };
     let report = emit(&summary, opts, args.format, args.output.as_deref())?;
     let not_understood = explain_empty_inputs(&summary, ingest.shape.as_ref());
     let tripped = gates(&report, &args.fail_on)?;
@@ -241,24 +249,56 @@ fn is_plain_file(path: &str) -> bool {
 
 /// Runs `errlens merge`.
 pub fn merge(args: MergeArgs) -> anyhow::Result<Outcome> {
+    let registry = super::providers::load(&args.providers)?;
     let mut merged: Option<Summary> = None;
     for path in &args.summaries {
-        let bytes =
-            std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
-        let s = Summary::from_json(&bytes).with_context(|| format!("{}", path.display()))?;
+        let s = read_summary(path, &registry)?;
         match &mut merged {
-            Some(m) => m.merge(&s),
+            Some(m) => m
+                .merge(&s)
+                .with_context(|| format!("cannot merge {}", path.display()))?,
             None => merged = Some(s),
         }
     }
     let summary = merged.expect("clap requires at least one summary");
-    let opts = ReportOptions { top: args.top };
+    let opts = ReportOptions {
+        top: args.top,
+        registry,
+    };
     let report = emit(&summary, opts, args.format, args.output.as_deref())?;
     Ok(if gates(&report, &args.fail_on)? {
         Outcome::GatesTripped
     } else {
         Outcome::Ok
     })
+}
+
+/// Reads a summary written by `report --emit-summary`, made with the providers
+/// `registry` holds (else its groups would be judged by other tables).
+pub fn read_summary(path: &Path, registry: &errlens_classify::Registry) -> anyhow::Result<Summary> {
+    let bytes = std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
+    let s = Summary::from_json(&bytes).with_context(|| format!("{}", path.display()))?;
+    check_definitions(&s, registry).with_context(|| format!("{}", path.display()))?;
+    Ok(s)
+}
+
+/// Whether a summary was made with the loaded provider definitions.
+pub fn check_definitions(s: &Summary, registry: &errlens_classify::Registry) -> anyhow::Result<()> {
+    let mine = registry.stamps();
+    if s.definitions != mine {
+        let show = |d: &[errlens_classify::Stamp]| {
+            d.iter()
+                .map(|d| format!("{}@{}", d.name, d.hash))
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        anyhow::bail!(
+            "made with provider definitions {}, but this run loads {} (give the same --providers files as the run that wrote it)",
+            show(&s.definitions),
+            show(&mine)
+        );
+    }
+    Ok(())
 }
 
 /// Renders the report of `summary` and writes it; returns the report.
@@ -268,7 +308,7 @@ fn emit(
     format: Format,
     out: Option<&Path>,
 ) -> anyhow::Result<Report> {
-    let report = Report::from_summary(summary, opts);
+    let report = Report::from_summary(summary, &opts);
     let text = render::report(format, &report)?;
     output::write_all(out, &text)?;
     Ok(report)

@@ -10,6 +10,7 @@ use std::time::Duration;
 
 /// Runs `errlens serve` until SIGTERM or SIGINT.
 pub fn run(args: ServeArgs) -> anyhow::Result<Outcome> {
+    let providers = super::providers::load(&args.ingest.providers)?;
     let cfg = ServeConfig {
         listen: args.listen,
         follow: FollowConfig {
@@ -31,7 +32,8 @@ pub fn run(args: ServeArgs) -> anyhow::Result<Outcome> {
             top_endpoints: args.top_endpoints,
             max_chain_keys: args.max_chain_keys,
             future_skew_ms: args.future_skew,
-            ingest: std::sync::Arc::new(super::ingest::config(&args.ingest)?),
+            ingest: std::sync::Arc::new(super::ingest::config(&args.ingest, &providers)?),
+            providers,
         },
         buckets: args.buckets.unwrap_or_else(|| DEFAULT_BUCKETS.to_vec()),
     };

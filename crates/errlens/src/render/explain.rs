@@ -16,10 +16,13 @@ pub fn text(rows: &[Explained]) -> String {
 }
 
 fn block(s: &mut String, r: &Explained) {
-    let what = match (r.error, r.tmdb_code) {
-        (Some(e), _) => format!("{} {} {}", r.provider, r.status, e),
-        (None, Some(c)) => format!("{} code {} (HTTP {})", r.provider, c, r.status),
-        (None, None) => format!("{} {}", r.provider, r.status),
+    let status = r
+        .status
+        .map_or_else(|| "any status".to_owned(), |s| s.to_string());
+    let what = match (&r.error, r.tmdb_code) {
+        (Some(e), _) => format!("{} {} {}", r.provider, status, e),
+        (None, Some(c)) => format!("{} code {} (HTTP {})", r.provider, c, status),
+        (None, None) => format!("{} {}", r.provider, status),
     };
     let _ = writeln!(s, "{what} — {}", r.name);
     if !r.in_table {
@@ -28,6 +31,9 @@ fn block(s: &mut String, r: &Explained) {
             "  table:        not in {}'s table: judged by the generic HTTP table",
             r.provider
         );
+    }
+    if let Some(m) = &r.message {
+        let _ = writeln!(s, "  message:      {m:?} (matched exactly)");
     }
     let _ = writeln!(s, "  class:        {}", r.class);
     let outcome = if r.failure { "failure" } else { "success" };

@@ -303,7 +303,7 @@ mod tests {
             &br#"{"status":500,"url":"https://api.simkl.com/</script>","client_id":"<b>x</b>","error":"a</script>"}"#[..],
         )
         .unwrap();
-        let r = Report::from_summary(&a.finish(), Default::default());
+        let r = Report::from_summary(&a.finish(), &Default::default());
         let html = report(&r);
         assert_eq!(html.matches("</script>").count(), 2, "only the page's own");
         assert!(!html.contains("<b>x</b>"));

@@ -10,6 +10,7 @@ pub mod explain;
 pub mod html;
 pub mod json;
 pub mod markdown;
+pub mod providers;
 pub mod table;
 pub mod tables;
 pub mod term;
