@@ -488,6 +488,17 @@ fn pressure(s: &Summary, opts: &ReportOptions) -> PressureReport {
     }
 }
 
+impl Report {
+    /// A provider's place in report order: the definitions' order, then `unknown` (and
+    /// names no definition has) last.
+    pub fn provider_rank(&self, name: &str) -> usize {
+        self.definitions
+            .iter()
+            .position(|d| d.name == name)
+            .unwrap_or(self.definitions.len())
+    }
+}
+
 /// Report order: the registry's providers, then `unknown`.
 fn provider_rank(registry: &Registry, name: &str) -> usize {
     registry

@@ -138,7 +138,7 @@ async fn metrics(State(s): State<AppState>) -> Response {
 async fn landing() -> Response {
     let page = format!(
         "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>errlens exporter</title></head><body>\
-<h1>errlens exporter</h1><p>errlens {} ({}): Simkl and TMDB request logs as Prometheus metrics.</p><ul>\
+<h1>errlens exporter</h1><p>errlens {} ({}): API request logs (Simkl, TMDB and any loaded provider definition) as Prometheus metrics.</p><ul>\
 <li><a href=\"metrics\">/metrics</a>: the metrics</li>\
 <li><a href=\"healthz\">/healthz</a>: the process is up</li>\
 <li><a href=\"ready\">/ready</a>: every input has started</li>\

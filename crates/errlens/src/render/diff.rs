@@ -45,7 +45,7 @@ fn groups(title: &str, g: &[GroupChange]) -> TextTable {
     for x in g {
         let what = match (&x.error, x.tmdb_code) {
             (Some(e), _) => e.clone(),
-            (None, Some(c)) => format!("tmdb {c}"),
+            (None, Some(c)) => format!("code {c}"),
             _ => String::new(),
         };
         t.rows.push(vec![

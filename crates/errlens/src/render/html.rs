@@ -199,7 +199,7 @@ fn failure_bars(out: &mut String, r: &Report) {
     for g in groups {
         let what = match (&g.error, g.tmdb_code) {
             (Some(e), _) => e.clone(),
-            (None, Some(c)) => format!("tmdb {c}"),
+            (None, Some(c)) => format!("code {c}"),
             _ => g.class.clone(),
         };
         let pct = 100.0 * g.count as f64 / max as f64;

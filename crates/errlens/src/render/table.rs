@@ -21,14 +21,14 @@ pub fn sections(r: &Report) -> Vec<TextTable> {
     let mut groups: Vec<_> = r.groups.iter().filter(|g| g.failure).collect();
     groups.sort_by(|a, b| {
         (
-            provider_rank(&a.provider),
+            r.provider_rank(&a.provider),
             a.status,
             &a.error,
             a.tmdb_code,
             std::cmp::Reverse(a.count),
         )
             .cmp(&(
-                provider_rank(&b.provider),
+                r.provider_rank(&b.provider),
                 b.status,
                 &b.error,
                 b.tmdb_code,
@@ -173,20 +173,14 @@ pub fn report(r: &Report) -> String {
     out
 }
 
-/// How a group's error is shown: the Simkl id, `tmdb N`, or `—`.
-pub fn error_cell(error: Option<&str>, tmdb_code: Option<i64>) -> String {
-    match (error, tmdb_code) {
+/// How a group's error is shown: the error id or label, `code N` (a provider's own
+/// code, TMDB's `status_code`), or `—`.
+pub fn error_cell(error: Option<&str>, code: Option<i64>) -> String {
+    match (error, code) {
         (Some(e), _) => e.to_owned(),
-        (None, Some(c)) => format!("tmdb {c}"),
+        (None, Some(c)) => format!("code {c}"),
         (None, None) => "—".into(),
     }
-}
-
-fn provider_rank(p: &str) -> usize {
-    ["simkl", "tmdb", "unknown"]
-        .iter()
-        .position(|x| *x == p)
-        .unwrap_or(3)
 }
 
 fn client_cell(c: &str) -> String {
@@ -227,7 +221,7 @@ fn retry_sections(r: &Report) -> Vec<TextTable> {
         (
             "post_after_429",
             c.post_after_429,
-            "POST retried after a Simkl 429: extends the block",
+            "POST retried after a 429 where that extends the block (Simkl)",
         ),
         ("ok", c.ok, "no fault found"),
         ("unlinked", c.unlinked, "previous attempt not in the log"),
