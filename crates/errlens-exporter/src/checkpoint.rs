@@ -34,13 +34,20 @@ pub struct FilePosition {
     pub open: bool,
 }
 
-/// Everything the state directory holds.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+/// Everything the state directory holds: positions and the counter values of the same
+/// instant (see [`crate::counters`]).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct State {
     /// Format version.
     pub version: u32,
     /// Positions of followed and draining files.
     pub files: Vec<FilePosition>,
+    /// Counter and histogram values when the positions were saved.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub counters: Vec<crate::counters::Family>,
+    /// `errlens_last_record_timestamp_seconds` when saved.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_record_timestamp: Option<f64>,
 }
 
 const STATE_FILE: &str = "errlens-serve.state.json";
@@ -156,6 +163,15 @@ mod tests {
                 offset: 4,
                 open: true,
             }],
+            counters: vec![crate::counters::Family {
+                name: "errlens_lines_total".into(),
+                help: "Input lines by result.".into(),
+                series: vec![crate::counters::Series {
+                    labels: vec![("result".into(), "record".into())],
+                    value: crate::counters::Value::Counter(7.0),
+                }],
+            }],
+            last_record_timestamp: Some(1_795_168_800.5),
         };
         c.save(&s).unwrap();
         assert_eq!(Checkpoints::open(dir.path()).unwrap().load().unwrap(), s);

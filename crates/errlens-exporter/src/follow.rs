@@ -304,6 +304,13 @@ impl Reader {
     }
 }
 
+/// What a checkpoint saves besides positions: counter values and the last record
+/// time, taken when it is written.
+pub type CounterSource = Box<dyn FnMut() -> (Vec<crate::counters::Family>, Option<f64>) + Send>;
+
+/// Called with every state once it is saved.
+pub type SavedHook = Box<dyn FnMut(&State) + Send>;
+
 /// Follows files and feeds their lines to a pipeline.
 pub struct Follower {
     cfg: FollowConfig,
@@ -313,6 +320,8 @@ pub struct Follower {
     pending_copies: HashMap<FileId, Instant>,
     checkpoints: Option<Checkpoints>,
     saved: State,
+    counters: Option<CounterSource>,
+    on_saved: Option<SavedHook>,
     started: bool,
     buf: Vec<u8>,
     /// Patterns that matched no file at the last poll.
@@ -343,6 +352,8 @@ impl Follower {
             pending_copies: HashMap::new(),
             checkpoints,
             saved,
+            counters: None,
+            on_saved: None,
             started: false,
             buf: Vec::new(),
             missing: Vec::new(),
@@ -659,6 +670,39 @@ impl Follower {
             })
             .collect();
         files.extend(self.readers.iter().map(|r| r.position(true)));
-        c.save(&State { version: 1, files })
+        let (counters, last_record_timestamp) = match &mut self.counters {
+            Some(source) => source(),
+            None => (Vec::new(), None),
+        };
+        let state = State {
+            version: crate::checkpoint::STATE_VERSION,
+            files,
+            counters,
+            last_record_timestamp,
+        };
+        c.save(&state)?;
+        if let Some(saved) = &mut self.on_saved {
+            saved(&state);
+        }
+        Ok(())
+    }
+
+    /// Calls `f` with every state saved (once it is on disk).
+    pub fn on_saved(&mut self, f: SavedHook) {
+        self.on_saved = Some(f);
+    }
+
+    /// Saves, with every checkpoint, the counter values `source` gives (taken after the
+    /// positions, from the same instant: every line up to them is counted).
+    pub fn set_counters(&mut self, source: CounterSource) {
+        self.counters = Some(source);
+    }
+
+    /// The counter values and last record time restored from the checkpoint.
+    pub fn restored_counters(&self) -> (Vec<crate::counters::Family>, Option<f64>) {
+        (
+            self.saved.counters.clone(),
+            self.saved.last_record_timestamp,
+        )
     }
 }

@@ -1,16 +1,19 @@
 //! `errlens serve`: live Prometheus metrics from request logs.
 //!
-//! Inputs — followed files ([`follow`]), standard input and `POST /ingest` — feed one
-//! [`pipeline::Pipeline`], which parses, classifies and judges retries exactly as
-//! `errlens report` does, and counts into [`metrics::Metrics`] on a caller-supplied
-//! registry. The HTTP side ([`server`]) serves `/metrics`, `/healthz`, `/ready` and
-//! `/ingest`. On SIGTERM or SIGINT it stops accepting requests, reads what the followed
-//! files still hold, saves checkpoints and returns.
+//! Inputs — followed files ([`follow`]), standard input, `POST /ingest` and OTLP/HTTP
+//! logs (`POST /v1/logs`, [`otlp_http`]) — feed one [`pipeline::Pipeline`], which
+//! parses, classifies and judges retries exactly as `errlens report` does, and counts
+//! into [`metrics::Metrics`] on a caller-supplied registry. The HTTP side ([`server`])
+//! serves `/metrics`, `/healthz`, `/ready`, `/ingest` and `/v1/logs`. On SIGTERM or
+//! SIGINT it stops accepting requests, reads what the followed files still hold, saves
+//! checkpoints and returns.
 #![deny(missing_docs)]
 
 pub mod checkpoint;
+pub mod counters;
 pub mod follow;
 pub mod metrics;
+pub mod otlp_http;
 pub mod pipeline;
 pub mod server;
 
@@ -55,6 +58,9 @@ pub struct ServeConfig {
     /// errlens stops serving anyway (a client holding half a request cannot keep it
     /// from saving its checkpoints and exiting).
     pub shutdown_timeout: Duration,
+    /// After SIGTERM/SIGINT and the last read and checkpoint, how long `/metrics` keeps
+    /// answering (with the final values) before the server stops.
+    pub shutdown_grace: Duration,
     /// Latency histogram buckets, seconds.
     pub buckets: Vec<f64>,
 }
@@ -120,8 +126,41 @@ pub fn run(
             path: cfg.state_dir.clone().unwrap_or_default(),
             source,
         })?;
+    // Counter values restored with the positions, so Prometheus sees no reset; and saved
+    // with every checkpoint from then on.
+    let baseline = {
+        let (families, last) = follower.restored_counters();
+        if let Some(t) = last {
+            metrics.last_record_timestamp.set(t);
+        }
+        Arc::new(counters::Baseline::new(families))
+    };
+    // With a state directory, /metrics exposes the counter values last saved (at most a
+    // poll interval behind): a crash then never shows a scraper a value it had seen
+    // fall back.
+    let durable = cfg.state_dir.as_ref().map(|_| {
+        Arc::new(Mutex::new(counters::snapshot(
+            &baseline.apply(registry.gather()),
+        )))
+    });
+    if let Some(durable) = &durable {
+        let (registry, baseline) = (registry.clone(), baseline.clone());
+        let last = metrics.last_record_timestamp.clone();
+        follower.set_counters(Box::new(move || {
+            let t = last.get();
+            (
+                counters::snapshot(&baseline.apply(registry.gather())),
+                (t > 0.0).then_some(t),
+            )
+        }));
+        let durable = durable.clone();
+        follower.on_saved(Box::new(move |state| {
+            *durable.lock().unwrap_or_else(|e| e.into_inner()) = state.counters.clone();
+        }));
+    }
     let stop = Arc::new(AtomicBool::new(false));
     let ready = Arc::new(AtomicBool::new(false));
+    let (followed_tx, followed_rx) = std::sync::mpsc::channel::<()>();
 
     let follow_thread = {
         let (pipeline, stop, ready) = (pipeline.clone(), stop.clone(), ready.clone());
@@ -137,6 +176,9 @@ pub fn run(
                         if let Err(e) = follower.poll(&pipeline) {
                             eprintln!("errlens: following: {e}");
                         }
+                    } else if let Err(e) = follower.checkpoint() {
+                        // No files: the checkpoint keeps the counters of /ingest and stdin.
+                        eprintln!("errlens: saving checkpoints: {e}");
                     }
                     // Ready once the inputs started: with --follow, once a file is
                     // followed (a missing target is not "ready", see --ready-without-files).
@@ -151,6 +193,7 @@ pub fn run(
                 if let Err(e) = follower.checkpoint() {
                     eprintln!("errlens: saving checkpoints: {e}");
                 }
+                let _ = followed_tx.send(());
             })?
     };
 
@@ -165,10 +208,14 @@ pub fn run(
             })?;
     }
 
+    let stopping = Arc::new(AtomicBool::new(false));
     let state = server::AppState {
         registry: registry.clone(),
         pipeline: pipeline.clone(),
         ready,
+        baseline,
+        durable,
+        stopping: stopping.clone(),
     };
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
@@ -196,15 +243,25 @@ pub fn run(
             ingest: cfg.ingest,
             allowed_hosts,
         };
+        // On the stop signal: refuse new /ingest bodies, read the followed files a last
+        // time and save the checkpoint, keep /metrics answering for the grace period
+        // (a last scrape sees the final values), then stop serving; the deadline ends
+        // the connections still open after that.
+        let stop_follow = stop.clone();
+        let grace = cfg.shutdown_grace;
         let server = axum::serve(listener, server::router(state, &http)).with_graceful_shutdown(
             async move {
                 shutdown_signal().await;
+                stopping.store(true, Ordering::Release);
+                stop_follow.store(true, Ordering::Release);
+                let _ = tokio::task::spawn_blocking(move || followed_rx.recv()).await;
                 let _ = signalled_tx.send(());
+                tokio::time::sleep(grace).await;
             },
         );
         let deadline = async move {
             if signalled_rx.await.is_ok() {
-                tokio::time::sleep(cfg.shutdown_timeout).await;
+                tokio::time::sleep(grace + cfg.shutdown_timeout).await;
             } else {
                 std::future::pending::<()>().await;
             }

@@ -1,6 +1,7 @@
-//! The HTTP endpoints: `/`, `/metrics`, `/healthz`, `/ready` and `POST /ingest`, and
-//! what guards them: a Host allow-list against DNS rebinding (on a loopback address,
-//! only loopback names by default), no `/ingest` with `--no-ingest`, and no `/ingest`
+//! The HTTP endpoints: `/`, `/metrics`, `/healthz`, `/ready`, `POST /ingest` and `POST
+//! /v1/logs` (OTLP/HTTP, [`crate::otlp_http`]), and what guards them: a Host allow-list
+//! against DNS rebinding (on a loopback address, only loopback names by default), no
+//! `/ingest` nor `/v1/logs` with `--no-ingest`, and no `/ingest`
 //! body of the content types a browser page may send without asking (`text/plain`,
 //! form data), so a web page cannot inject records.
 
@@ -25,6 +26,14 @@ pub struct AppState {
     pub pipeline: Arc<Mutex<Pipeline>>,
     /// Set once every input has started (the first poll of followed files is done).
     pub ready: Arc<AtomicBool>,
+    /// Counter values restored from the checkpoint, added to what `/metrics` exposes.
+    pub baseline: Arc<crate::counters::Baseline>,
+    /// With a state directory: the counter values last saved, which `/metrics` exposes
+    /// instead of the live ones.
+    pub durable: Option<Arc<Mutex<Vec<crate::counters::Family>>>>,
+    /// Set on the stop signal: `/ingest` then answers 503 (the sender retries
+    /// elsewhere or later), while `/metrics` still answers.
+    pub stopping: Arc<AtomicBool>,
 }
 
 /// How the HTTP side is exposed.
@@ -54,6 +63,7 @@ pub fn router(state: AppState, http: &HttpConfig) -> Router {
         .route("/ready", get(ready));
     if http.ingest {
         r = r.route("/ingest", post(ingest));
+        r = crate::otlp_http::route(r, crate::otlp_http::Receiver::of(&state, max_body));
     }
     let allowed: Arc<Vec<String>> = Arc::new(
         http.allowed_hosts
@@ -120,7 +130,14 @@ fn browser_simple(headers: &HeaderMap) -> Option<String> {
 async fn metrics(State(s): State<AppState>) -> Response {
     let encoder = TextEncoder::new();
     let mut buf = Vec::with_capacity(16 * 1024);
-    match encoder.encode(&s.registry.gather(), &mut buf) {
+    let families = match &s.durable {
+        Some(saved) => {
+            let saved = saved.lock().unwrap_or_else(|e| e.into_inner()).clone();
+            crate::counters::Baseline::new(saved).replace(s.registry.gather())
+        }
+        None => s.baseline.apply(s.registry.gather()),
+    };
+    match encoder.encode(&families, &mut buf) {
         Ok(()) => (
             [(header::CONTENT_TYPE, encoder.format_type().to_owned())],
             buf,
@@ -142,7 +159,8 @@ async fn landing() -> Response {
 <li><a href=\"metrics\">/metrics</a>: the metrics</li>\
 <li><a href=\"healthz\">/healthz</a>: the process is up</li>\
 <li><a href=\"ready\">/ready</a>: every input has started</li>\
-<li>POST /ingest: log lines, a JSON array of records or a HAR document</li></ul></body></html>\n",
+<li>POST /ingest: log lines, a JSON array of records or a HAR document</li>\
+<li>POST /v1/logs: OpenTelemetry logs (OTLP/HTTP, protobuf or JSON)</li></ul></body></html>\n",
         env!("CARGO_PKG_VERSION"),
         env!("ERRLENS_COMMIT")
     );
@@ -182,6 +200,14 @@ async fn ingest(
     body: Bytes,
     max_body: usize,
 ) -> Response {
+    if s.stopping.load(Ordering::Acquire) {
+        return (
+            StatusCode::SERVICE_UNAVAILABLE,
+            [(header::RETRY_AFTER, "5")],
+            "errlens is stopping: send this body again later\n",
+        )
+            .into_response();
+    }
     if let Some(media) = browser_simple(&headers) {
         return (
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
@@ -222,10 +248,10 @@ async fn ingest(
     (status, axum::Json(reply)).into_response()
 }
 
-/// The body as sent, or decompressed by its `Content-Encoding` (gzip, zstd) up to
+/// The body as sent, or decompressed by its `Content-Encoding` (gzip, deflate, zstd) up to
 /// `max_body` bytes: a larger result is refused with 413, an encoding errlens does not
 /// read with 415, a corrupt body with 400.
-fn decode(
+pub(crate) fn decode(
     headers: &HeaderMap,
     body: Bytes,
     max_body: usize,
@@ -238,6 +264,8 @@ fn decode(
     let reader: Box<dyn Read + '_> = match encoding.as_deref() {
         None | Some("" | "identity") => return Ok(body),
         Some("gzip" | "x-gzip") => Box::new(flate2::read::MultiGzDecoder::new(&body[..])),
+        // HTTP's "deflate" is the zlib format (RFC 9110; OpenTelemetry SDKs offer it).
+        Some("deflate") => Box::new(flate2::read::ZlibDecoder::new(&body[..])),
         Some("zstd") => match zstd::stream::read::Decoder::new(&body[..]) {
             Ok(d) => Box::new(d),
             Err(e) => return Err((StatusCode::BAD_REQUEST, format!("zstd body: {e}\n"))),
@@ -245,7 +273,9 @@ fn decode(
         Some(other) => {
             return Err((
                 StatusCode::UNSUPPORTED_MEDIA_TYPE,
-                format!("Content-Encoding {other:?} is not read: send identity, gzip or zstd\n"),
+                format!(
+                "Content-Encoding {other:?} is not read: send identity, gzip, deflate or zstd\n"
+            ),
             ))
         }
     };

@@ -331,6 +331,12 @@ pub struct ServeArgs {
     #[arg(long, value_name = "DURATION", default_value = "5s", value_parser = parse_duration_ms)]
     pub shutdown_timeout: i64,
 
+    /// After SIGTERM or SIGINT and the last read and checkpoint, how long /metrics
+    /// keeps answering with the final values (so a last scrape sees them) before
+    /// serving stops; POST /ingest answers 503 meanwhile. 0 to stop at once.
+    #[arg(long, value_name = "DURATION", default_value = "2s", value_parser = parse_grace_ms)]
+    pub shutdown_grace: i64,
+
     /// Also read standard input (in any shape; detected from its first bytes).
     #[arg(long)]
     pub stdin: bool,
@@ -357,7 +363,7 @@ pub struct ServeArgs {
     #[arg(long, value_name = "DURATION", default_value = "10m", value_parser = parse_duration_ms)]
     pub future_skew: i64,
 
-    /// Do not serve POST /ingest.
+    /// Do not serve POST /ingest nor POST /v1/logs (OTLP/HTTP logs).
     #[arg(long)]
     pub no_ingest: bool,
 
@@ -366,7 +372,8 @@ pub struct ServeArgs {
     #[arg(long = "allowed-host", value_name = "NAME")]
     pub allowed_hosts: Vec<String>,
 
-    /// Largest accepted POST /ingest body, bytes (larger bodies get 413).
+    /// Largest accepted POST /ingest or /v1/logs body, bytes, before and after
+    /// decompression (larger bodies get 413).
     #[arg(long, value_name = "BYTES", default_value_t = 10 * 1024 * 1024)]
     pub max_body: usize,
 
@@ -500,6 +507,14 @@ pub struct ReportArgs {
 /// Parses `90`, `90s`, `500ms`, `2m` or `1h` to milliseconds (1 ms to 24 h).
 pub fn parse_duration_ms(s: &str) -> Result<i64, String> {
     crate::duration::parse_window_ms(s)
+}
+
+/// A duration as [`parse_duration_ms`], or `0` for none.
+fn parse_grace_ms(s: &str) -> Result<i64, String> {
+    if s.trim().trim_end_matches(['s', 'm']).trim() == "0" {
+        return Ok(0);
+    }
+    parse_duration_ms(s)
 }
 
 #[derive(Debug, Args)]

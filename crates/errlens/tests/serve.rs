@@ -173,10 +173,12 @@ fn restart_with_state_dir_counts_every_line_once() {
     fs::rename(&log, dir.path().join("app.log.1")).unwrap();
     write(500, &log);
 
-    // Run 2: resumes the rotated file at its checkpoint, reads the new one from 0.
+    // Run 2: resumes the rotated file at its checkpoint, reads the new one from 0. Its
+    // counters go on from run 1's (restored with the positions).
     let s2 = Serve::start(&a);
+    assert!(s2.sum("errlens_lines_total") >= 3000.0, "no counter reset");
     write(1500, &log);
-    let expected_run2 = (1 + 1000 + 500 + 1500) as f64;
+    let expected_run2 = (3000 + 1 + 1000 + 500 + 1500) as f64;
     assert!(
         s2.wait_for(
             "errlens_lines_total",
@@ -191,6 +193,11 @@ fn restart_with_state_dir_counts_every_line_once() {
     total += r2 + m2 + b2;
     let s3 = Serve::start(&a);
     std::thread::sleep(Duration::from_millis(600));
+    assert_eq!(
+        s3.sum("errlens_lines_total"),
+        expected_run2,
+        "nothing read twice"
+    );
     let (r3, m3, b3) = s3.stop();
     total += r3 + m3 + b3;
     assert_eq!(

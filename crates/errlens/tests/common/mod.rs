@@ -49,9 +49,16 @@ impl Serve {
     #[allow(clippy::zombie_processes)]
     pub fn start(args: &[&str]) -> Serve {
         let bin = assert_cmd::cargo::cargo_bin("errlens");
+        // Tests stop at once unless they ask for a grace period.
+        let grace: &[&str] = if args.contains(&"--shutdown-grace") {
+            &[]
+        } else {
+            &["--shutdown-grace", "0"]
+        };
         let mut child = Command::new(bin)
             .arg("serve")
             .args(args)
+            .args(grace)
             .args(["--listen", "127.0.0.1:0"])
             .stdin(Stdio::null())
             .stdout(Stdio::null())
@@ -148,6 +155,12 @@ impl Serve {
             }
         }
         panic!("no shutdown totals printed");
+    }
+
+    /// Kills the process with SIGKILL (no shutdown, no final checkpoint) and waits.
+    pub fn kill(mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
     }
 
     /// Resident memory of the process, KiB.
