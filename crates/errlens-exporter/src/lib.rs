@@ -4,9 +4,10 @@
 //! logs (`POST /v1/logs`, [`otlp_http`]) — feed one [`pipeline::Pipeline`], which
 //! parses, classifies and judges retries exactly as `errlens report` does, and counts
 //! into [`metrics::Metrics`] on a caller-supplied registry. The HTTP side ([`server`])
-//! serves `/metrics`, `/healthz`, `/ready`, `/ingest` and `/v1/logs`. On SIGTERM or
-//! SIGINT it stops accepting requests, reads what the followed files still hold, saves
-//! checkpoints and returns.
+//! serves `/metrics`, `/healthz`, `/ready`, `/ingest` and `/v1/logs`, over TLS and
+//! behind basic authentication when a `--web.config.file` ([`web`], [`tls`]) asks. On
+//! SIGTERM or SIGINT it stops accepting requests, reads what the followed files still
+//! hold, saves checkpoints and returns.
 #![deny(missing_docs)]
 
 pub mod checkpoint;
@@ -16,6 +17,8 @@ pub mod metrics;
 pub mod otlp_http;
 pub mod pipeline;
 pub mod server;
+pub mod tls;
+pub mod web;
 
 use crate::checkpoint::Checkpoints;
 use crate::follow::{FollowConfig, Follower};
@@ -63,6 +66,9 @@ pub struct ServeConfig {
     pub shutdown_grace: Duration,
     /// Latency histogram buckets, seconds.
     pub buckets: Vec<f64>,
+    /// The `--web.config.file` settings (TLS, basic auth, headers, rate limit), applied
+    /// to every endpoint.
+    pub web: Option<Arc<web::Web>>,
 }
 
 /// Why serving failed.
@@ -242,6 +248,7 @@ pub fn run(
             max_body: cfg.max_body,
             ingest: cfg.ingest,
             allowed_hosts,
+            web: cfg.web.clone(),
         };
         // On the stop signal: refuse new /ingest bodies, read the followed files a last
         // time and save the checkpoint, keep /metrics answering for the grace period
@@ -249,16 +256,27 @@ pub fn run(
         // the connections still open after that.
         let stop_follow = stop.clone();
         let grace = cfg.shutdown_grace;
-        let server = axum::serve(listener, server::router(state, &http)).with_graceful_shutdown(
-            async move {
-                shutdown_signal().await;
-                stopping.store(true, Ordering::Release);
-                stop_follow.store(true, Ordering::Release);
-                let _ = tokio::task::spawn_blocking(move || followed_rx.recv()).await;
-                let _ = signalled_tx.send(());
-                tokio::time::sleep(grace).await;
-            },
-        );
+        let shutdown = async move {
+            shutdown_signal().await;
+            stopping.store(true, Ordering::Release);
+            stop_follow.store(true, Ordering::Release);
+            let _ = tokio::task::spawn_blocking(move || followed_rx.recv()).await;
+            let _ = signalled_tx.send(());
+            tokio::time::sleep(grace).await;
+        };
+        let router = server::router(state, &http);
+        let tls = cfg.web.as_ref().filter(|w| w.config().tls_enabled());
+        let server: std::pin::Pin<
+            Box<dyn std::future::Future<Output = std::io::Result<()>> + Send>,
+        > = match tls {
+            Some(web) => Box::pin(std::future::IntoFuture::into_future(
+                axum::serve(tls::TlsListener::new(listener, web.clone())?, router)
+                    .with_graceful_shutdown(shutdown),
+            )),
+            None => Box::pin(std::future::IntoFuture::into_future(
+                axum::serve(listener, router).with_graceful_shutdown(shutdown),
+            )),
+        };
         let deadline = async move {
             if signalled_rx.await.is_ok() {
                 tokio::time::sleep(grace + cfg.shutdown_timeout).await;

@@ -3,7 +3,8 @@
 //! against DNS rebinding (on a loopback address, only loopback names by default), no
 //! `/ingest` nor `/v1/logs` with `--no-ingest`, and no `/ingest`
 //! body of the content types a browser page may send without asking (`text/plain`,
-//! form data), so a web page cannot inject records.
+//! form data), so a web page cannot inject records. With a `--web.config.file`, every
+//! request passes [`crate::web::guard`] first (rate limit, basic auth, extra headers).
 
 use crate::pipeline::Pipeline;
 use axum::body::Bytes;
@@ -45,6 +46,8 @@ pub struct HttpConfig {
     pub ingest: bool,
     /// Host names (without port) requests may name; empty: any.
     pub allowed_hosts: Vec<String>,
+    /// The `--web.config.file` settings every request is checked against first.
+    pub web: Option<Arc<crate::web::Web>>,
 }
 
 /// Host names a loopback listener answers by default.
@@ -71,7 +74,8 @@ pub fn router(state: AppState, http: &HttpConfig) -> Router {
             .map(|h| h.to_ascii_lowercase())
             .collect(),
     );
-    r.layer(DefaultBodyLimit::max(max_body))
+    let r = r
+        .layer(DefaultBodyLimit::max(max_body))
         .layer(axum::middleware::from_fn(
             move |req: axum::extract::Request, next: axum::middleware::Next| {
                 let allowed = allowed.clone();
@@ -86,8 +90,20 @@ pub fn router(state: AppState, http: &HttpConfig) -> Router {
                     next.run(req).await
                 }
             },
-        ))
-        .with_state(state)
+        ));
+    // Outermost: nothing answers before the credentials are checked.
+    let r = match &http.web {
+        Some(web) => {
+            let web = web.clone();
+            r.layer(axum::middleware::from_fn(
+                move |req: axum::extract::Request, next: axum::middleware::Next| {
+                    crate::web::guard(web.clone(), req, next)
+                },
+            ))
+        }
+        None => r,
+    };
+    r.with_state(state)
 }
 
 /// Whether the request's Host (port removed) is allowed; an empty list allows any.

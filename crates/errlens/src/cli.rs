@@ -345,6 +345,14 @@ pub struct ServeArgs {
     #[arg(long = "web.listen-address", visible_alias = "listen", value_name = "ADDR", default_value = errlens_exporter::DEFAULT_LISTEN)]
     pub listen: std::net::SocketAddr,
 
+    /// TLS, basic authentication, extra response headers and a rate limit for every
+    /// endpoint, from a YAML file in the Prometheus exporter-toolkit format
+    /// (tls_server_config, basic_auth_users, http_server_config, rate_limit; see
+    /// docs/metrics.md). Read at start (an unusable file stops errlens); reloaded when
+    /// it or a certificate it names changes.
+    #[arg(long = "web.config.file", value_name = "FILE")]
+    pub web_config_file: Option<PathBuf>,
+
     /// Keep read positions here and resume from them after a restart.
     #[arg(long, value_name = "DIR")]
     pub state_dir: Option<PathBuf>,

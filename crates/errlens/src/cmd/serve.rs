@@ -5,11 +5,20 @@ use crate::cli::ServeArgs;
 use errlens_exporter::follow::FollowConfig;
 use errlens_exporter::metrics::DEFAULT_BUCKETS;
 use errlens_exporter::pipeline::PipelineConfig;
+use errlens_exporter::web::Web;
 use errlens_exporter::{run as serve, ServeConfig};
+use std::sync::Arc;
 use std::time::Duration;
 
 /// Runs `errlens serve` until SIGTERM or SIGINT.
 pub fn run(args: ServeArgs) -> anyhow::Result<Outcome> {
+    // First: a web configuration that cannot be used stops errlens before it listens.
+    let web = match &args.web_config_file {
+        Some(path) => Some(Arc::new(
+            Web::open(path).map_err(|e| anyhow::anyhow!("--web.config.file {e}"))?,
+        )),
+        None => None,
+    };
     let providers = super::providers::load(&args.ingest.providers)?;
     let cfg = ServeConfig {
         listen: args.listen,
@@ -37,10 +46,20 @@ pub fn run(args: ServeArgs) -> anyhow::Result<Outcome> {
             providers,
         },
         buckets: args.buckets.unwrap_or_else(|| DEFAULT_BUCKETS.to_vec()),
+        web: web.clone(),
     };
     let registry = prometheus::Registry::new();
+    let tls = web.as_ref().is_some_and(|w| w.config().tls_enabled());
     let totals = serve(cfg, &registry, |addr| {
-        eprintln!("errlens: serving metrics on http://{addr}/metrics");
+        if let Some(web) = &web {
+            eprintln!(
+                "errlens: web config {}: {}",
+                web.path().display(),
+                web.config().summary()
+            );
+        }
+        let scheme = if tls { "https" } else { "http" };
+        eprintln!("errlens: serving metrics on {scheme}://{addr}/metrics");
     })?;
     eprintln!(
         "errlens: stopped: {} records, {} malformed, {} blank",

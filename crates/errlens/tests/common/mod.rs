@@ -39,6 +39,8 @@ pub fn agent() -> ureq::Agent {
 pub struct Serve {
     pub child: Child,
     pub addr: String,
+    /// `http`, or `https` with a `--web.config.file` that turns TLS on.
+    pub scheme: String,
     stderr: mpsc::Receiver<String>,
 }
 
@@ -77,14 +79,16 @@ impl Serve {
             let line = rx
                 .recv_timeout(deadline.saturating_duration_since(Instant::now()))
                 .expect("errlens serve prints its address");
-            if let Some(rest) = line.strip_prefix("errlens: serving metrics on http://") {
-                let addr = rest.trim_end_matches("/metrics").to_owned();
-                return Serve {
-                    child,
-                    addr,
-                    stderr: rx,
-                };
-            }
+            let Some(url) = line.strip_prefix("errlens: serving metrics on ") else {
+                continue;
+            };
+            let (scheme, rest) = url.split_once("://").expect("a URL");
+            return Serve {
+                child,
+                addr: rest.trim_end_matches("/metrics").to_owned(),
+                scheme: scheme.to_owned(),
+                stderr: rx,
+            };
         }
     }
 
@@ -282,6 +286,13 @@ impl Prometheus {
     /// Starts Prometheus scraping `target` every second, evaluating the rules file if
     /// given, and waits until it is ready.
     pub fn start_with_rules(target: &str, rules: Option<&Path>) -> Prometheus {
+        Self::start_with_job(target, rules, "")
+    }
+
+    /// Starts Prometheus scraping `target` every second with more settings for the
+    /// scrape job (YAML lines indented by 4, e.g. `    scheme: https\n`), evaluating the
+    /// rules file if given, and waits until it is ready.
+    pub fn start_with_job(target: &str, rules: Option<&Path>, job: &str) -> Prometheus {
         require("prometheus");
         let dir = tempfile::tempdir().unwrap();
         let config = dir.path().join("prometheus.yml");
@@ -292,7 +303,7 @@ impl Prometheus {
         std::fs::write(
             &config,
             format!(
-                "global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\n{rule_files}scrape_configs:\n  - job_name: errlens\n    static_configs:\n      - targets: ['{target}']\n"
+                "global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\n{rule_files}scrape_configs:\n  - job_name: errlens\n{job}    static_configs:\n      - targets: ['{target}']\n"
             ),
         )
         .unwrap();
