@@ -158,15 +158,20 @@ fn rules_file() -> PathBuf {
 }
 
 fn promtool(args: &[&str]) {
+    promtool_in(&root(), args);
+}
+
+fn promtool_in(dir: &Path, args: &[&str]) {
     require("promtool");
     let out = Command::new("promtool")
         .args(args)
-        .current_dir(root())
+        .current_dir(dir)
         .output()
         .unwrap();
     assert!(
         out.status.success(),
-        "promtool {args:?}:\n{}{}",
+        "promtool {args:?} in {}:\n{}{}",
+        dir.display(),
         String::from_utf8_lossy(&out.stdout),
         String::from_utf8_lossy(&out.stderr)
     );
@@ -180,17 +185,23 @@ fn promtool_checks_and_tests_the_rules() {
         "rules",
         "dashboards/prometheus/errlens-rules.test.yml",
     ]);
-    // Every alert has a firing and a silent test case.
-    let rules = std::fs::read_to_string(rules_file()).unwrap();
-    let tests =
-        std::fs::read_to_string(root().join("dashboards/prometheus/errlens-rules.test.yml"))
-            .unwrap();
+    every_alert_has_a_firing_and_a_silent_case(&root().join("dashboards/prometheus"));
+}
+
+fn every_alert_has_a_firing_and_a_silent_case(dir: &Path) {
+    let rules = std::fs::read_to_string(dir.join("errlens-rules.yml")).unwrap();
+    let tests = std::fs::read_to_string(dir.join("errlens-rules.test.yml")).unwrap();
+    let mut alerts = 0;
     for line in rules.lines() {
         if let Some(name) = line.trim().strip_prefix("- alert: ") {
+            alerts += 1;
             let name = name.trim_matches('"');
             let cases: Vec<&str> = tests
                 .split("  - name: ")
-                .filter(|c| c.contains(&format!("alertname: {name}")))
+                .filter(|c| {
+                    c.contains(&format!("alertname: {name}\n"))
+                        || c.contains(&format!("alertname: \"{name}\""))
+                })
                 .collect();
             assert!(
                 cases.iter().any(|c| c.contains("exp_labels")),
@@ -201,6 +212,195 @@ fn promtool_checks_and_tests_the_rules() {
                 "{name}: no silent case"
             );
         }
+    }
+    assert_eq!(alerts, 7, "{}", dir.display());
+}
+
+/// Runs `python3 dashboards/generate.py ARGS` (from the repository root).
+fn generate(args: &[&str]) -> std::process::Output {
+    assert!(
+        common::have("python3"),
+        "`python3` (3.11 or newer) is not installed: dashboards/generate.py needs it"
+    );
+    Command::new("python3")
+        .arg("dashboards/generate.py")
+        .args(args)
+        .current_dir(root())
+        .output()
+        .unwrap()
+}
+
+/// Generates into a new temporary directory; panics with generate.py's stderr on failure.
+fn generate_into(args: &[&str]) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    let mut all = vec!["--out", dir.path().to_str().unwrap()];
+    all.extend_from_slice(args);
+    let out = generate(&all);
+    assert!(
+        out.status.success() && out.stderr.is_empty() && out.stdout.is_empty(),
+        "generate.py {args:?}: {:?}\n{}{}",
+        out.status,
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    dir
+}
+
+/// The generated files under `dashboards/`, relative to it.
+const GENERATED: [&str; 6] = [
+    "grafana/errlens-overview.json",
+    "grafana/errlens-rate-limits.json",
+    "grafana/errlens-retry-hygiene.json",
+    "grafana/errlens-exporter-health.json",
+    "prometheus/errlens-rules.yml",
+    "prometheus/errlens-rules.test.yml",
+];
+
+#[test]
+fn checked_in_files_are_what_generate_py_makes_from_settings_toml() {
+    let dir = generate_into(&[]);
+    for file in GENERATED {
+        let fresh = std::fs::read_to_string(dir.path().join(file)).unwrap();
+        let checked_in = std::fs::read_to_string(root().join("dashboards").join(file)).unwrap();
+        assert!(
+            fresh == checked_in,
+            "dashboards/{file} is not what dashboards/generate.py makes from dashboards/settings.toml: \
+             run `python3 dashboards/generate.py` and commit the result"
+        );
+    }
+    let written = walk(dir.path());
+    assert_eq!(written.len(), GENERATED.len(), "{written:?}");
+}
+
+fn walk(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    for e in std::fs::read_dir(dir).unwrap().flatten() {
+        if e.path().is_dir() {
+            out.extend(walk(&e.path()));
+        } else {
+            out.push(e.path());
+        }
+    }
+    out
+}
+
+/// The issue's acceptance: a changed threshold keeps the project's own rule tests green,
+/// because they are generated from the same settings.
+#[test]
+fn rules_and_their_tests_generated_with_other_settings_pass_promtool() {
+    let variants: [&[&str]; 3] = [
+        &["rate_limited_share=0.1"],
+        &[
+            "rate_limited_share=0.125",
+            "rate_limited_rise=3",
+            "rate_limited_offset=2h",
+            "for_rate_limited=0m",
+            "requests_window=10m",
+            "wasted_share=0.9",
+            "wasted_min_rate=0",
+            "malformed_share=0.001",
+            "for_down=1m",
+            "for_no_records=0m",
+        ],
+        &[
+            "rate_limited_share=0.75",
+            "hidden_window=1h",
+            "for_hidden=2h",
+            "no_records_for=30m",
+            "retries_window=2m",
+            "for_wasted=1h30m",
+            "malformed_window=20m",
+            "for_client_id_failed=0m",
+            "wasted_min_rate=2.5",
+        ],
+    ];
+    for sets in variants {
+        let args: Vec<&str> = sets.iter().flat_map(|s| ["--set", s]).collect();
+        let dir = generate_into(&args);
+        let prom = dir.path().join("prometheus");
+        promtool_in(&prom, &["check", "rules", "errlens-rules.yml"]);
+        promtool_in(&prom, &["test", "rules", "errlens-rules.test.yml"]);
+        every_alert_has_a_firing_and_a_silent_case(&prom);
+    }
+    // The threshold reaches the rule, its description and the expected annotation.
+    let dir = generate_into(&["--set", "rate_limited_share=0.1"]);
+    let prom = dir.path().join("prometheus");
+    let rules = std::fs::read_to_string(prom.join("errlens-rules.yml")).unwrap();
+    assert!(
+        rules.contains("errlens:rate_limited:share5m > 0.1 and"),
+        "{rules}"
+    );
+    assert!(rules.contains("with 429, above 10% and"), "{rules}");
+    let tests = std::fs::read_to_string(prom.join("errlens-rules.test.yml")).unwrap();
+    assert!(tests.contains("with 429, above 10% and"), "{tests}");
+    let board: Value = serde_json::from_slice(
+        &std::fs::read(dir.path().join("grafana/errlens-rate-limits.json")).unwrap(),
+    )
+    .unwrap();
+    let steps = &board["panels"][0]["fieldConfig"]["defaults"]["thresholds"]["steps"];
+    assert_eq!(steps[1]["value"], 0.1, "the 429 panel's threshold line");
+}
+
+#[test]
+fn a_bad_setting_is_one_line_on_stderr_and_exit_code_2() {
+    for (set, says) in [
+        ("rate_limited_share=abc", "not a number"),
+        ("rate_limited_share=1", "out of range"),
+        ("rate_limited_share=-0.1", "out of range"),
+        ("rate_limited_share=nan", "not a number"),
+        ("wasted_share=", "not a number"),
+        ("rate_limited_rise=1", "out of range"),
+        ("for_rate_limited=ten", "not a Prometheus duration"),
+        ("for_rate_limited=90s", "whole minutes"),
+        ("requests_window=1m", "out of range"),
+        ("for_down=8d", "out of range"),
+        ("rate_limited_offset=14m", "must be longer than"),
+        ("no_such_setting=1", "unknown setting"),
+        ("rate_limited_share", "expected NAME=VALUE"),
+    ] {
+        let dir = tempfile::tempdir().unwrap();
+        let out = generate(&["--out", dir.path().to_str().unwrap(), "--set", set]);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "--set {set}: {stderr}");
+        assert!(out.stdout.is_empty(), "--set {set}");
+        assert_eq!(stderr.lines().count(), 1, "--set {set}: {stderr}");
+        assert!(stderr.ends_with('\n') && !stderr.contains("Traceback"));
+        assert!(
+            stderr.starts_with("generate.py: ") && stderr.contains(says),
+            "--set {set}: {stderr}"
+        );
+        assert!(walk(dir.path()).is_empty(), "--set {set} wrote files");
+    }
+    // The acceptance case, to the letter.
+    let out = generate(&["--set", "rate_limited_share=abc"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(
+        String::from_utf8_lossy(&out.stderr),
+        "generate.py: --set rate_limited_share=abc: not a number; rate_limited_share must be \
+         a share, 0 < x < 1 (e.g. 0.05 for 5%)\n"
+    );
+}
+
+#[test]
+fn settings_toml_documents_every_setting() {
+    let text = std::fs::read_to_string(root().join("dashboards/settings.toml")).unwrap();
+    let table: toml::Table = text.parse().unwrap();
+    assert!(table.len() >= 18, "{table:?}");
+    let lines: Vec<&str> = text.lines().collect();
+    let readme = std::fs::read_to_string(root().join("dashboards/README.md")).unwrap();
+    for name in table.keys() {
+        let at = lines
+            .iter()
+            .position(|l| l.starts_with(&format!("{name} =")))
+            .unwrap();
+        assert!(
+            at > 0 && lines[at - 1].starts_with("# "),
+            "settings.toml: `{name}` has no comment right above it"
+        );
+        assert!(
+            readme.contains(&format!("`{name}`")),
+            "dashboards/README.md does not mention `{name}`"
+        );
     }
 }
 
