@@ -250,6 +250,15 @@ pub fn require(cmd: &str) {
     );
 }
 
+/// Fails the test with a clear message when a required tool from another Debian
+/// package than `prometheus` is missing.
+pub fn require_from(cmd: &str, package: &str) {
+    assert!(
+        have(cmd),
+        "`{cmd}` is not installed: run scripts/test, which installs it (Debian package `{package}`)"
+    );
+}
+
 /// A free TCP port on 127.0.0.1.
 pub fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
@@ -293,6 +302,21 @@ impl Prometheus {
     /// scrape job (YAML lines indented by 4, e.g. `    scheme: https\n`), evaluating the
     /// rules file if given, and waits until it is ready.
     pub fn start_with_job(target: &str, rules: Option<&Path>, job: &str) -> Prometheus {
+        Self::start_with(target, rules, job, "", None)
+    }
+
+    /// As [`Prometheus::start_with_job`], with more top-level configuration (`extra`,
+    /// YAML, e.g. an `alerting:` section) and, if given, history: OpenMetrics text
+    /// (ending in `# EOF`, timestamps in seconds) written into the fresh storage with
+    /// `promtool tsdb create-blocks-from openmetrics` before Prometheus starts — e.g. the
+    /// past values of a recorded series that a rule's `offset` looks back at.
+    pub fn start_with(
+        target: &str,
+        rules: Option<&Path>,
+        job: &str,
+        extra: &str,
+        history: Option<&str>,
+    ) -> Prometheus {
         require("prometheus");
         let dir = tempfile::tempdir().unwrap();
         let config = dir.path().join("prometheus.yml");
@@ -303,10 +327,27 @@ impl Prometheus {
         std::fs::write(
             &config,
             format!(
-                "global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\n{rule_files}scrape_configs:\n  - job_name: errlens\n{job}    static_configs:\n      - targets: ['{target}']\n"
+                "global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\n{rule_files}scrape_configs:\n  - job_name: errlens\n{job}    static_configs:\n      - targets: ['{target}']\n{extra}"
             ),
         )
         .unwrap();
+        if let Some(history) = history {
+            require("promtool");
+            let file = dir.path().join("history.om");
+            std::fs::write(&file, history).unwrap();
+            let out = Command::new("promtool")
+                .args(["tsdb", "create-blocks-from", "openmetrics"])
+                .arg(&file)
+                .arg(dir.path().join("data"))
+                .output()
+                .expect("promtool runs");
+            assert!(
+                out.status.success(),
+                "promtool tsdb create-blocks-from openmetrics: {}{}",
+                String::from_utf8_lossy(&out.stdout),
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
         let port = free_port();
         let child = Command::new("prometheus")
             .arg(format!("--config.file={}", config.display()))
@@ -337,6 +378,19 @@ impl Prometheus {
             assert!(Instant::now() < deadline, "prometheus did not become ready");
             std::thread::sleep(Duration::from_millis(200));
         }
+    }
+
+    /// GET an HTTP API path (`/api/v1/rules`) and return its `data`; panics unless
+    /// Prometheus answers `success`.
+    pub fn api(&self, path: &str) -> serde_json::Value {
+        let mut r = agent()
+            .get(format!("{}{path}", self.url))
+            .call()
+            .expect("request");
+        let v: serde_json::Value =
+            serde_json::from_str(&r.body_mut().read_to_string().unwrap()).unwrap();
+        assert_eq!(v["status"], "success", "{path}: {v}");
+        v["data"].clone()
     }
 
     /// Evaluates an instant query: Ok(result samples) or Err(Prometheus' error).
