@@ -1,9 +1,11 @@
 //! The streaming auditor: lines in, aggregates kept, a [`Summary`] out.
 //!
 //! Per record it does a fixed amount of work with no allocation once its tables are
-//! warm: interned ids for error strings, clients and endpoints, one hash of the retry
-//! key, counters, and a histogram record.
+//! warm: interned ids for error strings, a lookup in the capped tables of clients and
+//! endpoints ([`crate::capped`]), one hash of the retry key, counters, and a histogram
+//! record.
 
+use crate::capped::{Capped, OTHER};
 use crate::chains::{ChainCounts, OpenChain, RetryCounts, Sink, Tracker};
 use crate::endpoint::{template_into, Secrets};
 use crate::intern::Interner;
@@ -16,11 +18,18 @@ use errlens_classify::{Registry, Verdict};
 use errlens_parse::frame::{read_frames, Frames, READ_BLOCK};
 use errlens_parse::{Decoder, IngestConfig, ParseError, ProviderId, Record, RecordSink};
 use rustc_hash::FxHashMap as HashMap;
+use std::borrow::Cow;
 use std::io::{self, BufRead, Read};
 use std::sync::Arc;
 
-/// Distinct endpoints kept per audit; further ones are counted as `<other>`.
+/// Endpoints (provider and templated path) with their own row, by default: past it, the
+/// endpoints of smallest stable hash keep theirs and the rest are counted in their
+/// provider's `<other>` row (see [`Caps`]).
 pub const MAX_ENDPOINTS: usize = 500;
+
+/// Client ids with their own row, by default: past it, the ids of smallest stable hash
+/// keep theirs and the rest are counted in one `<other>` row (see [`Caps`]).
+pub const MAX_CLIENTS: usize = 10_000;
 
 /// Settings of an audit.
 #[derive(Debug, Clone)]
@@ -44,6 +53,33 @@ pub struct AuditConfig {
     pub mergeable_chains: bool,
     /// Bytes read so far, for a progress display (added in batches, shared by workers).
     pub progress: Option<std::sync::Arc<std::sync::atomic::AtomicU64>>,
+}
+
+/// How many distinct client ids and endpoints keep their own row in a summary.
+///
+/// With more distinct ids than `clients`, the `clients` ids of smallest stable hash
+/// (FNV-1a, finalized; the same in every process and version) keep their row and every
+/// other id is counted in one `<other>` row. A client in the bottom `clients` of the
+/// whole input is in the bottom of every part it occurs in, so the rows are exact, sum
+/// to the total, and are the same for any thread count or shard split: a deterministic
+/// sample, not the busiest ids. The same holds for endpoints (provider and templated
+/// path), whose folded rows are kept per provider (endpoint `<other>`). A merge
+/// applies the smaller caps of its summaries.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Caps {
+    /// Client ids with their own row; default [`MAX_CLIENTS`].
+    pub clients: usize,
+    /// Endpoints with their own row; default [`MAX_ENDPOINTS`].
+    pub endpoints: usize,
+}
+
+impl Default for Caps {
+    fn default() -> Self {
+        Caps {
+            clients: MAX_CLIENTS,
+            endpoints: MAX_ENDPOINTS,
+        }
+    }
 }
 
 impl Default for AuditConfig {
@@ -176,19 +212,20 @@ impl Feed<'_> {
     }
 }
 
-/// Retry and chain counters, indexed by client id.
+/// Retry and chain counters (per client, they are in the client's [`ClientStats`]).
 #[derive(Debug, Default)]
 struct RetryTotals {
     total: RetryCounts,
     /// Per provider, by registry index.
     by_provider: Vec<RetryCounts>,
     chains: ChainCounts,
-    by_client: Vec<RetryCounts>,
 }
 
-/// A chain sink that knows which client the current record belongs to.
+/// A chain sink that knows which client the current record belongs to. A live tracker
+/// only judges retries of the record being observed, so `client` is its row (or the
+/// `<other>` row).
 struct LiveSink<'a> {
-    client: u32,
+    client: &'a mut RetryCounts,
     totals: &'a mut RetryTotals,
 }
 
@@ -199,14 +236,19 @@ impl Sink for LiveSink<'_> {
         if let Some(p) = t.by_provider.get_mut(usize::from(provider)) {
             p.add(judged);
         }
-        let i = self.client as usize;
-        if i < t.by_client.len() {
-            t.by_client[i].add(judged);
-        }
+        self.client.add(judged);
     }
     fn chain(&mut self, chain: &OpenChain) {
         count_chain(&mut self.totals.chains, chain);
     }
+}
+
+/// One endpoint's counts while auditing.
+#[derive(Debug, Default)]
+struct EndpointRow {
+    provider: ProviderId,
+    pressure: Pressure,
+    latency: Latency,
 }
 
 /// Consumes request lines or records and keeps every aggregate of the report.
@@ -216,10 +258,14 @@ pub struct Auditor {
     summary: Summary,
     groups: HashMap<LiveKey, u64>,
     errors: Interner,
-    clients: Interner,
-    client_pressure: Vec<Pressure>,
-    endpoints: Interner,
-    endpoint_stats: Vec<(Pressure, Latency)>,
+    /// Clients with their own row (bottom-k by stable hash, see [`crate::capped`]).
+    clients: Capped<ClientStats>,
+    /// Every other client.
+    clients_other: ClientStats,
+    /// Endpoints (`provider endpoint`) with their own row.
+    endpoints: Capped<EndpointRow>,
+    /// Every other endpoint, per provider (by registry index).
+    endpoints_other: Vec<(Pressure, Latency)>,
     minutes: HashMap<i64, Pressure>,
     /// The minute being counted and its counts so far (not yet in `minutes`).
     minute: (Option<i64>, Pressure),
@@ -237,10 +283,18 @@ pub struct Auditor {
 }
 
 impl Auditor {
-    /// A new, empty audit.
+    /// A new, empty audit, with the default [`Caps`].
     pub fn new(config: AuditConfig) -> Self {
+        Self::with_caps(config, Caps::default())
+    }
+
+    /// A new, empty audit keeping rows for at most `caps` distinct clients and
+    /// endpoints (smaller caps than the default are for tests).
+    pub fn with_caps(config: AuditConfig, caps: Caps) -> Self {
         let summary = Summary {
             malformed_sample_cap: config.malformed_sample,
+            max_clients: caps.clients,
+            max_endpoints: caps.endpoints,
             filter: config
                 .filter
                 .as_ref()
@@ -253,14 +307,14 @@ impl Auditor {
         Auditor {
             secrets: Secrets::of(&config.registry),
             tracker: Tracker::new(config.retry_window_ms, config.mergeable_chains),
+            clients: Capped::new(caps.clients),
+            clients_other: ClientStats::default(),
+            endpoints: Capped::new(caps.endpoints),
+            endpoints_other: vec![Default::default(); slots],
             config,
             summary,
             groups: HashMap::default(),
             errors: Interner::default(),
-            clients: Interner::default(),
-            client_pressure: Vec::new(),
-            endpoints: Interner::default(),
-            endpoint_stats: Vec::new(),
             minutes: HashMap::default(),
             minute: (None, Pressure::default()),
             by_status: Box::new([0; 600]),
@@ -416,19 +470,6 @@ impl Auditor {
             self.minute.1.count(rec.status);
         }
 
-        let client_name = rec.client_id.as_deref().unwrap_or("");
-        let client = self.clients.intern(client_name);
-        let ci = client as usize;
-        if ci >= self.client_pressure.len() && client != Interner::OVERFLOW {
-            self.client_pressure.resize(ci + 1, Pressure::default());
-            self.retries
-                .by_client
-                .resize(ci + 1, RetryCounts::default());
-        }
-        if let Some(cp) = self.client_pressure.get_mut(ci) {
-            cp.count(rec.status);
-        }
-
         if let Some(path) = path {
             let name = &mut self.scratch;
             name.clear();
@@ -436,31 +477,53 @@ impl Auditor {
             name.push_str(provider);
             name.push(' ');
             template_into(path, name, &self.secrets);
-            let id = match self.endpoints.get(name) {
-                Some(id) => id,
-                None if self.endpoint_stats.len() < MAX_ENDPOINTS => self.endpoints.intern(name),
-                None => {
-                    name.truncate(provider.len() + 1);
-                    name.push_str("<other>");
-                    self.endpoints.intern(name)
-                }
+            let others = &mut self.endpoints_other;
+            // A path templated to the fold's own name can only be counted in the fold.
+            let slot = if &name[provider.len() + 1..] == OTHER {
+                None
+            } else {
+                self.endpoints.slot(name, |e| {
+                    if let Some(o) = others.get_mut(e.value.provider.index()) {
+                        o.0.add(&e.value.pressure);
+                        o.1.merge(&e.value.latency);
+                    }
+                })
             };
-            let i = id as usize;
-            if i >= self.endpoint_stats.len() {
-                self.endpoint_stats.resize_with(i + 1, Default::default);
-            }
-            let (pressure, latency) = &mut self.endpoint_stats[i];
-            pressure.count(rec.status);
-            if let Some(ms) = rec.latency_ms {
-                latency.record_ms(ms);
+            let counts = match slot {
+                Some(slot) => {
+                    let row = &mut self.endpoints.entry_mut(slot).value;
+                    row.provider = rec.provider;
+                    Some((&mut row.pressure, &mut row.latency))
+                }
+                None => others.get_mut(p).map(|(a, b)| (a, b)),
+            };
+            if let Some((pressure, latency)) = counts {
+                pressure.count(rec.status);
+                if let Some(ms) = rec.latency_ms {
+                    latency.record_ms(ms);
+                }
             }
         }
 
+        let client_name = rec.client_id.as_deref().unwrap_or("");
+        let other = &mut self.clients_other;
+        let slot = self.clients.slot(client_name, |e| {
+            other.pressure.add(&e.value.pressure);
+            other.retries.add(&e.value.retries);
+        });
+        let (id, stats) = match slot {
+            Some(slot) => {
+                let e = self.clients.entry_mut(slot);
+                (e.id, &mut e.value)
+            }
+            None => (Capped::<ClientStats>::FOLDED, other),
+        };
+        stats.pressure.count(rec.status);
         let mut sink = LiveSink {
-            client,
+            client: &mut stats.retries,
             totals: &mut self.retries,
         };
-        self.tracker.observe(rec, v, client, &mut sink);
+        self.tracker.observe(rec, v, id, &mut sink);
     }
 
     /// Adds the current minute's counts to the per-minute map.
@@ -502,8 +565,19 @@ impl Auditor {
         let s = &mut self.summary;
         s.groups = groups;
 
-        let clients = &self.clients;
-        s.chain_state = self.tracker.finish(|id| clients.name(id).to_owned());
+        // Chains still open are named by client; a client without a row is `<other>`,
+        // and stays so at any merge (a name folded here is folded in every union).
+        let names: HashMap<u32, &str> = self
+            .clients
+            .entries()
+            .iter()
+            .map(|e| (e.id, &*e.name))
+            .collect();
+        s.chain_state = self.tracker.finish(|id| {
+            names
+                .get(&id)
+                .map_or(Cow::Borrowed(OTHER), |n| Cow::Owned((*n).to_owned()))
+        });
         s.retries = self.retries.total;
         s.chains = self.retries.chains;
         let registry = &self.config.registry;
@@ -517,24 +591,29 @@ impl Auditor {
                     .insert(name.to_owned(), self.retries.by_provider[i]);
             }
         }
-        for (i, pressure) in self.client_pressure.iter().enumerate() {
-            s.clients.insert(
-                self.clients.name(i as u32).to_owned(),
-                ClientStats {
-                    pressure: *pressure,
-                    retries: self.retries.by_client[i],
-                },
-            );
+        for e in self.clients.into_entries() {
+            s.clients.insert(e.name.into(), e.value);
         }
+        let other = self.clients_other;
+        if other.pressure.requests > 0 || other.retries.total > 0 {
+            s.clients.insert(OTHER.to_owned(), other);
+        }
+        let endpoints = self.endpoints.into_entries();
         // Provider latency: the path-less records' histogram plus every endpoint's.
-        for (i, (_, latency)) in self.endpoint_stats.iter().enumerate() {
-            let name = self.endpoints.name(i as u32);
-            let provider = name.split_once(' ').map_or("unknown", |(p, _)| p);
-            if latency.is_empty() {
-                continue;
-            }
-            if let Some(p) = registry.by_name(provider) {
-                self.latency[p.index()].merge(latency);
+        let endpoint_latencies = endpoints
+            .iter()
+            .map(|e| (e.value.provider.index(), &e.value.latency))
+            .chain(
+                self.endpoints_other
+                    .iter()
+                    .enumerate()
+                    .map(|(p, o)| (p, &o.1)),
+            );
+        for (p, latency) in endpoint_latencies {
+            if !latency.is_empty() {
+                if let Some(l) = self.latency.get_mut(p) {
+                    l.merge(latency);
+                }
             }
         }
         for id in registry.ids() {
@@ -546,21 +625,29 @@ impl Auditor {
                 );
             }
         }
-        let mut endpoints: Vec<EndpointStats> = self
-            .endpoint_stats
+        let mut endpoints: Vec<EndpointStats> = endpoints
             .into_iter()
-            .enumerate()
-            .map(|(i, (pressure, latency))| {
-                let name = self.endpoints.name(i as u32);
-                let (provider, endpoint) = name.split_once(' ').unwrap_or(("unknown", name));
+            .map(|e| {
+                let provider = registry.name(e.value.provider);
                 EndpointStats {
                     provider: provider.to_owned(),
-                    endpoint: endpoint.to_owned(),
-                    pressure,
-                    latency,
+                    // The name is `provider endpoint`.
+                    endpoint: e.name[provider.len() + 1..].to_owned(),
+                    pressure: e.value.pressure,
+                    latency: e.value.latency,
                 }
             })
             .collect();
+        for (p, (pressure, latency)) in self.endpoints_other.into_iter().enumerate() {
+            if pressure.requests > 0 {
+                endpoints.push(EndpointStats {
+                    provider: registry.name(ProviderId::new(p as u8)).to_owned(),
+                    endpoint: OTHER.to_owned(),
+                    pressure,
+                    latency,
+                });
+            }
+        }
         endpoints.sort_by(|a, b| (&a.provider, &a.endpoint).cmp(&(&b.provider, &b.endpoint)));
         s.endpoints = endpoints;
         let mut minutes: Vec<MinuteStats> = self

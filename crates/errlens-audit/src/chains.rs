@@ -21,6 +21,7 @@ use errlens_classify::Verdict;
 use errlens_parse::Record;
 use rustc_hash::FxHashMap as HashMap;
 use serde::{Deserialize, Serialize};
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 
 /// Waits recommended before attempts 2..6 (Simkl's schedule), in milliseconds.
@@ -254,8 +255,9 @@ struct Slot {
 pub struct Head {
     /// Key hash.
     pub key: u64,
-    /// The key's client id.
-    pub client: String,
+    /// The key's client id (`<other>` for a client folded past the summary's cap:
+    /// borrowed, so the many keys of folded clients cost no allocation).
+    pub client: Cow<'static, str>,
     /// The unresolved events, in order.
     pub events: Vec<Event>,
     /// Whether a later event of this key (in [`Tail`]) started independently.
@@ -267,8 +269,9 @@ pub struct Head {
 pub struct Tail {
     /// Key hash.
     pub key: u64,
-    /// The key's client id.
-    pub client: String,
+    /// The key's client id (`<other>` for a client folded past the summary's cap:
+    /// borrowed, so the many keys of folded clients cost no allocation).
+    pub client: Cow<'static, str>,
     /// The open chain.
     pub chain: OpenChain,
 }
@@ -474,7 +477,7 @@ impl Tracker {
     }
 
     /// Ends the shard: its unresolved prefixes and open tails, named by client.
-    pub fn finish(self, client_name: impl Fn(u32) -> String) -> ChainState {
+    pub fn finish(self, client_name: impl Fn(u32) -> Cow<'static, str>) -> ChainState {
         let mut heads = Vec::new();
         let mut tails = Vec::new();
         for (key, slot) in self.slots {
@@ -497,6 +500,7 @@ impl Tracker {
             window_ms: self.window_ms,
             min_ts: self.min_ts,
             max_ts: self.max_ts,
+            start: !self.buffer_prefixes,
             heads,
             tails,
         }
@@ -516,6 +520,12 @@ pub struct ChainState {
     pub heads: Vec<Head>,
     /// Open chains, by key.
     pub tails: Vec<Tail>,
+    /// Whether nothing precedes this state's input (it was read without buffering
+    /// prefixes, or merged onto such a state): it has no prefixes, and a merge resolves
+    /// the prefixes of the state it is given at once (nothing on the left can continue
+    /// them any more), so merging shards in order keeps no prefixes.
+    #[serde(default)]
+    pub start: bool,
 }
 
 /// Counts per client and overall that chain events update.
@@ -582,6 +592,13 @@ impl ChainState {
                         },
                     );
                 }
+            } else if self.start {
+                // Nothing can precede the left side: the prefix has no history.
+                let mut named = Named {
+                    client: &h.client,
+                    inner: sink,
+                };
+                replay_fresh(&h, window, &mut named, &mut out_tails);
             } else if let Some(lh) = heads.get_mut(&h.key) {
                 if lh.closed {
                     // Left resolved this key after its prefix, and its open chain is

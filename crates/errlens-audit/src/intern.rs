@@ -35,11 +35,6 @@ impl Interner {
         id
     }
 
-    /// The id of `s`, if it was interned.
-    pub(crate) fn get(&self, s: &str) -> Option<u32> {
-        self.ids.get(s).copied()
-    }
-
     /// The string behind `id`.
     pub(crate) fn name(&self, id: u32) -> &str {
         self.names

@@ -11,6 +11,7 @@
 #![deny(missing_docs)]
 
 mod auditor;
+mod capped;
 pub mod chains;
 pub mod diff;
 pub mod endpoint;
@@ -22,6 +23,6 @@ pub mod parallel;
 pub mod report;
 pub mod summary;
 
-pub use auditor::{AuditConfig, Auditor};
+pub use auditor::{AuditConfig, Auditor, Caps, MAX_CLIENTS, MAX_ENDPOINTS};
 pub use report::{Group, MalformedLine, Report, ReportOptions, SCHEMA};
 pub use summary::{InputStats, Summary, SummaryError, SUMMARY_SCHEMA};

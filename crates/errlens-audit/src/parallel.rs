@@ -4,20 +4,23 @@
 //! A file is cut into a few parts per worker (a few, not one, so a worker slowed by a
 //! busy core does not hold the others up). Each part is audited on its own (every part
 //! but the first as a mergeable shard), streaming through a fixed read buffer, and the
-//! summaries are reduced pairwise, left to right, with [`Summary::merge`] — the same
-//! exact merge as `errlens merge`, so retry chains that cross a part boundary are judged
-//! as in one pass and every count equals the single-threaded result. Each worker holds
-//! one read buffer, so peak memory is about threads × buffer size whatever the file
-//! size.
+//! summaries are merged in file order as they complete, with [`Summary::merge`] — the
+//! same exact merge as `errlens merge`, so retry chains that cross a part boundary are
+//! judged as in one pass and every count equals the single-threaded result. At most
+//! `2 × threads` parts are in flight, and a summary's size is bounded (per-client and
+//! per-endpoint rows are capped, see [`crate::Caps`]), so peak memory does not grow
+//! with the file size.
 
 use crate::{AuditConfig, Auditor, Summary};
 use errlens_parse::frame::{read_frames, Frames};
 use errlens_parse::Decoder;
-use rayon::prelude::*;
 use std::fs::File;
 use std::io;
 use std::os::unix::fs::FileExt;
+use std::panic::AssertUnwindSafe;
 use std::path::Path;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{mpsc, Mutex};
 
 /// Default smallest part: large enough that per-part overhead (a summary and a merge)
 /// vanishes.
@@ -61,44 +64,124 @@ pub fn audit_file(
     }
     let part = chunk.max(len.div_ceil(threads as u64 * PARTS_PER_THREAD));
     let bounds = errlens_parse::frame::line_aligned_parts(&file, len, part)?;
+    let bounds = &bounds;
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(threads.max(1))
         .build()
         .map_err(io::Error::other)?;
-    let identity = || Part {
-        summary: Summary {
-            malformed_sample_cap: config.malformed_sample,
-            ..Summary::default()
-        },
-        lines: 0,
+    let audit_part = |i: usize| -> io::Result<Part> {
+        let (start, end) = bounds[i];
+        let mut a = Auditor::new(AuditConfig {
+            // Only the first part knows nothing came before it.
+            mergeable_chains: config.mergeable_chains || i > 0,
+            ..config.clone()
+        });
+        a.read_decoded(
+            name,
+            &mut decoder.clone(),
+            Range {
+                file: &file,
+                at: start,
+                end,
+            },
+            errlens_parse::frame::READ_BLOCK,
+        )?;
+        let summary = a.finish();
+        let lines = summary.inputs.iter().map(|s| s.lines).sum();
+        Ok(Part { summary, lines })
     };
-    let merged = pool.install(|| {
-        bounds
-            .par_iter()
-            .enumerate()
-            .map(|(i, &(start, end))| -> io::Result<Part> {
-                let mut a = Auditor::new(AuditConfig {
-                    // Only the first part knows nothing came before it.
-                    mergeable_chains: config.mergeable_chains || i > 0,
-                    ..config.clone()
-                });
-                a.read_decoded(
-                    name,
-                    &mut decoder.clone(),
-                    Range {
-                        file: &file,
-                        at: start,
-                        end,
-                    },
-                    errlens_parse::frame::READ_BLOCK,
-                )?;
-                let summary = a.finish();
-                let lines = summary.inputs.iter().map(|s| s.lines).sum();
-                Ok(Part { summary, lines })
-            })
-            .try_reduce(identity, |a, b| Ok(combine(a, b)))
-    })?;
-    Ok(merged.summary)
+    // Workers take parts in file order and the parts are merged in that order as they
+    // come: the merged summary then starts at the file's start, so each part's
+    // unresolved chain prefixes are resolved as it is merged instead of being carried
+    // along. A worker takes a token per part and the merger gives it back once the
+    // part is merged, so at most `2 × threads` parts are audited or waiting at once.
+    let next = AtomicUsize::new(0);
+    let stop = AtomicBool::new(false);
+    let in_flight = 2 * threads.max(1);
+    let (tokens_tx, tokens_rx) = mpsc::sync_channel::<()>(in_flight);
+    for _ in 0..in_flight {
+        tokens_tx
+            .send(())
+            .expect("the channel has room for every token");
+    }
+    let tokens_rx = Mutex::new(tokens_rx);
+    let (parts_tx, parts_rx) = mpsc::channel();
+    std::thread::scope(|scope| {
+        scope.spawn(|| {
+            pool.scope(|s| {
+                for _ in 0..threads.max(1) {
+                    let parts_tx = parts_tx.clone();
+                    let (next, stop, tokens_rx) = (&next, &stop, &tokens_rx);
+                    let audit_part = &audit_part;
+                    s.spawn(move |_| loop {
+                        // The merger gives a token back per part merged; it stops us
+                        // when it is done or failed.
+                        let token = tokens_rx.lock().map(|rx| rx.recv());
+                        if !matches!(token, Ok(Ok(()))) || stop.load(Ordering::Relaxed) {
+                            break;
+                        }
+                        let i = next.fetch_add(1, Ordering::Relaxed);
+                        if i >= bounds.len() {
+                            break;
+                        }
+                        let part = std::panic::catch_unwind(AssertUnwindSafe(|| audit_part(i)));
+                        if parts_tx.send((i, part)).is_err() {
+                            break;
+                        }
+                    });
+                }
+                drop(parts_tx);
+            });
+        });
+        merge_in_order(parts_rx, tokens_tx, &stop, bounds.len())
+            .map(|part| part.expect("a file split in parts has parts").summary)
+    })
+}
+
+/// A part's summary, or why it could not be made.
+type PartResult = std::thread::Result<io::Result<Part>>;
+
+/// Merges `n` parts arriving in any order, in their order, giving a token back per
+/// part merged. On an error or a panic (passed on), the workers are stopped first.
+fn merge_in_order(
+    parts: mpsc::Receiver<(usize, PartResult)>,
+    tokens: mpsc::SyncSender<()>,
+    stop: &AtomicBool,
+    n: usize,
+) -> io::Result<Option<Part>> {
+    // Stops the workers however this ends: no more parts taken (the tokens and the
+    // receiver are dropped with this frame too).
+    struct Stop<'a>(&'a AtomicBool);
+    impl Drop for Stop<'_> {
+        fn drop(&mut self) {
+            self.0.store(true, Ordering::Relaxed);
+        }
+    }
+    let _stop = Stop(stop);
+    let mut pending = std::collections::BTreeMap::new();
+    let mut merged: Option<Part> = None;
+    let mut want = 0;
+    while want < n {
+        let Ok((i, part)) = parts.recv() else {
+            break;
+        };
+        pending.insert(i, part);
+        while let Some(part) = pending.remove(&want) {
+            want += 1;
+            let part = part.unwrap_or_else(|panic| std::panic::resume_unwind(panic))?;
+            merged = Some(match merged.take() {
+                None => part,
+                Some(a) => combine(a, part),
+            });
+            // Workers that ran out of parts are gone: nothing to wake.
+            let _ = tokens.try_send(());
+        }
+    }
+    if want < n {
+        // The workers only stop early when told to: never with parts left.
+        return Err(io::Error::other("parts of the file were left unread"));
+    }
+    Ok(merged)
 }
 
 /// `b`, which followed `a` in the input, merged into `a`.
@@ -107,7 +190,7 @@ fn combine(mut a: Part, mut b: Part) -> Part {
         m.line += a.lines;
     }
     a.summary
-        .merge(&b.summary)
+        .merge_owned(b.summary)
         .expect("the parts of one run share their provider definitions");
     a.lines += b.lines;
     coalesce_inputs(&mut a.summary);
@@ -136,7 +219,6 @@ pub fn audit_stream<R: io::BufRead>(
     config: &AuditConfig,
     threads: usize,
 ) -> (Summary, io::Result<()>) {
-    use std::sync::{mpsc, Mutex};
     let threads = threads.max(1);
     let head = match errlens_parse::input::head(&mut reader, errlens_parse::detect::SNIFF_BYTES) {
         Ok(h) => h,

@@ -4,10 +4,11 @@
 //! Field names here are a public contract (documented in `docs/report-schema.md`):
 //! later versions add fields, never rename or remove them.
 
+use crate::capped::OTHER;
 use crate::chains::RetryCounts;
 use crate::latency::{Latency, Quantiles};
 pub use crate::summary::MalformedLine;
-use crate::summary::{ClientStats, EndpointStats, InputStats, Pressure, Summary};
+use crate::summary::{ClientStats, EndpointStats, InputStats, Pressure, Resolved, Summary};
 use errlens_classify::{Registry, Stamp};
 use errlens_parse::timestamp::format_minute;
 use serde::{Deserialize, Serialize};
@@ -191,7 +192,8 @@ pub struct Named<K> {
 /// A client key.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ClientKey {
-    /// Client id; `other` folds the clients past the top N.
+    /// Client id; `other` folds the clients past the top N, `<other>` those past the
+    /// cap on distinct clients.
     pub client_id: String,
 }
 
@@ -207,7 +209,8 @@ pub struct ProviderKey {
 pub struct EndpointKey {
     /// Provider name.
     pub provider: String,
-    /// Templated path; `other` folds the endpoints past the top N.
+    /// Templated path; `other` folds the endpoints past the top N, `<other>` (per
+    /// provider) those past the cap on distinct endpoints.
     pub endpoint: String,
     /// Latency quantiles, milliseconds (null when none was logged).
     pub latency_ms: Option<Quantiles>,
@@ -244,9 +247,10 @@ pub struct PressureReport {
     pub client_id_failed_share: f64,
     /// Per provider.
     pub by_provider: Vec<Named<ProviderKey>>,
-    /// Top N clients by requests, then `other`.
+    /// Top N clients by requests, then `other` (the rows sum to the records).
     pub by_client: Vec<Named<ClientKey>>,
-    /// Top N endpoints by requests, then `other`.
+    /// Top N endpoints by requests, then `other` (the rows sum to the records with a
+    /// path).
     pub by_endpoint: Vec<Named<EndpointKey>>,
     /// Every minute with records (records without a timestamp are not in it).
     pub per_minute: Vec<Named<MinuteKey>>,
@@ -257,7 +261,16 @@ pub struct PressureReport {
 impl Report {
     /// Renders the report of a summary, resolving chains still open at its edges.
     pub fn from_summary(s: &Summary, opts: &ReportOptions) -> Report {
-        let s = &s.finalized();
+        // Only the counts that resolving the open chains changes are copied (not the
+        // histograms); a summary of an older version over its endpoint cap is folded.
+        let capped;
+        let s = if s.endpoints_over_cap() {
+            capped = s.finalized();
+            &capped
+        } else {
+            s
+        };
+        let resolved = s.resolve();
         let registry = &opts.registry;
         let mut groups: Vec<Group> = s
             .groups
@@ -324,8 +337,8 @@ impl Report {
                     ..i.clone()
                 })
                 .collect(),
-            retries: retries(s, opts),
-            pressure: pressure(s, opts),
+            retries: retries(&resolved, opts),
+            pressure: pressure(s, &resolved, opts),
             latency_ms: s
                 .latency
                 .iter()
@@ -335,12 +348,13 @@ impl Report {
     }
 }
 
-fn retries(s: &Summary, opts: &ReportOptions) -> Retries {
+fn retries(s: &Resolved, opts: &ReportOptions) -> Retries {
     let r = &s.retries;
     let mut worst: Vec<ClientRetries> = s
         .clients
         .iter()
-        .filter(|(_, c)| c.retries.bad() > 0)
+        // The clients folded past the cap are not one client.
+        .filter(|(name, c)| name.as_str() != OTHER && c.retries.bad() > 0)
         .map(|(name, c)| ClientRetries {
             client_id: name.clone(),
             retries: c.retries,
@@ -380,7 +394,7 @@ fn split_top<T>(mut items: Vec<T>, n: usize, requests: impl Fn(&T) -> u64) -> (V
     (items, rest)
 }
 
-fn pressure(s: &Summary, opts: &ReportOptions) -> PressureReport {
+fn pressure(s: &Summary, resolved: &Resolved, opts: &ReportOptions) -> PressureReport {
     let total: Pressure = s.providers.values().fold(Pressure::default(), |mut a, p| {
         a.add(p);
         a
@@ -395,7 +409,10 @@ fn pressure(s: &Summary, opts: &ReportOptions) -> PressureReport {
             slice: c.into(),
         })
         .collect();
-    let clients: Vec<(&String, &ClientStats)> = s.clients.iter().collect();
+    // The clients folded past the summary's cap are one row, `<other>`, ranked like the
+    // others (so a reader sees how much of the traffic is not broken down by client);
+    // `other` is the rows past the top N. The rows always sum to the records.
+    let clients: Vec<(&String, &ClientStats)> = resolved.clients.iter().collect();
     let (top, rest) = split_top(clients, opts.top, |(_, c)| c.pressure.requests);
     let mut by_client: Vec<Named<ClientKey>> = top
         .into_iter()
@@ -417,6 +434,7 @@ fn pressure(s: &Summary, opts: &ReportOptions) -> PressureReport {
         });
     }
 
+    // Likewise the endpoints folded past the cap: one `<other>` row per provider.
     let endpoints: Vec<&EndpointStats> = s.endpoints.iter().collect();
     let (top, rest) = split_top(endpoints, opts.top, |e| e.pressure.requests);
     let mut by_endpoint: Vec<Named<EndpointKey>> = top

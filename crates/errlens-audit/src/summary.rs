@@ -5,6 +5,7 @@
 //! ([`Summary::merge`]). `errlens report --emit-summary` writes one; `errlens merge`
 //! combines them.
 
+use crate::capped::{kept, OTHER};
 use crate::chains::{ChainCounts, ChainState, ClientSink, OpenChain, RetryCounts};
 use crate::latency::Latency;
 use errlens_classify::{Registry, Stamp};
@@ -235,10 +236,20 @@ pub struct Summary {
     pub chains: ChainCounts,
     /// Pressure per provider.
     pub providers: BTreeMap<String, Pressure>,
-    /// Per client id (`""` when none was logged).
+    /// Per client id (`""` when none was logged). At most `max_clients` ids have their
+    /// own entry: those of smallest stable hash (see [`crate::Caps`]);
+    /// every other id is counted in the entry `<other>`, so entries sum to the total.
     pub clients: BTreeMap<String, ClientStats>,
-    /// Per (provider, endpoint), sorted.
+    /// Client ids with their own entry in `clients`.
+    #[serde(default = "default_max_clients")]
+    pub max_clients: usize,
+    /// Per (provider, endpoint), sorted. At most `max_endpoints` endpoints have their
+    /// own entry (as for clients); the rest are counted in their provider's entry
+    /// with endpoint `<other>`.
     pub endpoints: Vec<EndpointStats>,
+    /// Endpoints with their own entry in `endpoints` (`<other>` entries not counted).
+    #[serde(default = "default_max_endpoints")]
+    pub max_endpoints: usize,
     /// Per minute, sorted.
     pub minutes: Vec<MinuteStats>,
     /// Latency per provider.
@@ -271,7 +282,9 @@ impl Default for Summary {
             chains: ChainCounts::default(),
             providers: BTreeMap::new(),
             clients: BTreeMap::new(),
+            max_clients: crate::MAX_CLIENTS,
             endpoints: Vec::new(),
+            max_endpoints: crate::MAX_ENDPOINTS,
             minutes: Vec::new(),
             latency: BTreeMap::new(),
             chain_state: ChainState {
@@ -304,6 +317,11 @@ impl Summary {
     /// Adds `other` (the summary of inputs disjoint from this one's, read after them)
     /// into `self`. Summaries made with different provider definitions are refused.
     pub fn merge(&mut self, other: &Summary) -> Result<(), SummaryError> {
+        self.merge_owned(other.clone())
+    }
+
+    /// [`Summary::merge`], consuming `other` (nothing of it is copied).
+    pub fn merge_owned(&mut self, other: Summary) -> Result<(), SummaryError> {
         if self.definitions != other.definitions {
             return Err(SummaryError::Definitions {
                 mine: stamps_text(&self.definitions),
@@ -314,9 +332,9 @@ impl Summary {
         self.malformed += other.malformed;
         self.blank += other.blank;
         self.filtered += other.filtered;
-        for f in &other.filter {
-            if !self.filter.contains(f) {
-                self.filter.push(f.clone());
+        for f in other.filter {
+            if !self.filter.contains(&f) {
+                self.filter.push(f);
             }
         }
         self.failures += other.failures;
@@ -330,8 +348,8 @@ impl Summary {
             .malformed_sample_cap
             .saturating_sub(self.malformed_sample.len());
         self.malformed_sample
-            .extend(other.malformed_sample.iter().take(room).cloned());
-        self.inputs.extend(other.inputs.iter().cloned());
+            .extend(other.malformed_sample.into_iter().take(room));
+        self.inputs.extend(other.inputs);
         self.retries.add(&other.retries);
         for (p, r) in &other.retries_by_provider {
             self.retries_by_provider
@@ -343,23 +361,30 @@ impl Summary {
         for (p, c) in &other.providers {
             self.providers.entry(p.clone()).or_default().add(c);
         }
-        for (name, c) in &other.clients {
-            let mine = self.clients.entry(name.clone()).or_default();
+        // Both sides kept the ids of smallest hash under their cap: the union, folded
+        // back to the cap, is what one pass over both would have kept (see
+        // `crate::capped`).
+        self.max_clients = self.max_clients.min(other.max_clients);
+        for (name, c) in other.clients {
+            let mine = self.clients.entry(name).or_default();
             mine.pressure.add(&c.pressure);
             mine.retries.add(&c.retries);
         }
+        cap_clients(&mut self.clients, self.max_clients);
+        self.max_endpoints = self.max_endpoints.min(other.max_endpoints);
         self.endpoints = merge_sorted(
             std::mem::take(&mut self.endpoints),
-            &other.endpoints,
+            other.endpoints,
             |e| (e.provider.clone(), e.endpoint.clone()),
             |a, b| {
                 a.pressure.add(&b.pressure);
                 a.latency.merge(&b.latency);
             },
         );
+        self.cap_endpoints();
         self.minutes = merge_sorted(
             std::mem::take(&mut self.minutes),
-            &other.minutes,
+            other.minutes,
             |m| m.minute,
             |a, b| a.pressure.add(&b.pressure),
         );
@@ -373,7 +398,7 @@ impl Summary {
             chains: &mut self.chains,
             clients: &mut self.clients,
         };
-        self.chain_state.merge(other.chain_state.clone(), &mut sink);
+        self.chain_state.merge(other.chain_state, &mut sink);
         Ok(())
     }
 
@@ -381,19 +406,200 @@ impl Summary {
     /// after), giving the final retry and chain counts. The report is rendered from
     /// this.
     pub fn finalized(&self) -> Summary {
-        let mut s = self.clone();
-        let state = std::mem::take(&mut s.chain_state);
-        let mut sink = SummarySink {
-            definitions: &s.definitions,
-            retries: &mut s.retries,
-            by_provider: &mut s.retries_by_provider,
-            chains: &mut s.chains,
-            clients: &mut s.clients,
+        let resolved = self.resolve();
+        // Everything else as it is; the open chains are resolved, so not copied.
+        let Summary {
+            schema,
+            definitions,
+            records,
+            malformed,
+            blank,
+            filtered,
+            filter,
+            failures,
+            hidden_failures,
+            status_mismatches,
+            by_status,
+            groups,
+            malformed_by_reason,
+            malformed_sample,
+            malformed_sample_cap,
+            inputs,
+            retries: _,
+            retries_by_provider: _,
+            chains: _,
+            providers,
+            clients: _,
+            max_clients,
+            endpoints,
+            max_endpoints,
+            minutes,
+            latency,
+            chain_state,
+        } = self;
+        let mut s = Summary {
+            schema: schema.clone(),
+            definitions: definitions.clone(),
+            records: *records,
+            malformed: *malformed,
+            blank: *blank,
+            filtered: *filtered,
+            filter: filter.clone(),
+            failures: *failures,
+            hidden_failures: *hidden_failures,
+            status_mismatches: *status_mismatches,
+            by_status: by_status.clone(),
+            groups: groups.clone(),
+            malformed_by_reason: malformed_by_reason.clone(),
+            malformed_sample: malformed_sample.clone(),
+            malformed_sample_cap: *malformed_sample_cap,
+            inputs: inputs.clone(),
+            retries: resolved.retries,
+            retries_by_provider: resolved.retries_by_provider,
+            chains: resolved.chains,
+            providers: providers.clone(),
+            clients: resolved.clients,
+            max_clients: *max_clients,
+            endpoints: endpoints.clone(),
+            max_endpoints: *max_endpoints,
+            minutes: minutes.clone(),
+            latency: latency.clone(),
+            chain_state: ChainState {
+                window_ms: chain_state.window_ms,
+                ..ChainState::default()
+            },
         };
-        state.finish(&mut sink);
-        s.chain_state.window_ms = state.window_ms;
+        // A summary written by an older version may hold more than its cap.
+        s.cap_endpoints();
         s
     }
+
+    /// The counts that resolving the chains still open changes, resolved: what
+    /// [`Summary::finalized`] has in place of this summary's, without copying the rest.
+    pub(crate) fn resolve(&self) -> Resolved {
+        let mut clients = self.clients.clone();
+        // A summary written by an older version may hold more than its cap.
+        cap_clients(&mut clients, self.max_clients);
+        let mut r = Resolved {
+            retries: self.retries,
+            retries_by_provider: self.retries_by_provider.clone(),
+            chains: self.chains,
+            clients,
+        };
+        let mut sink = SummarySink {
+            definitions: &self.definitions,
+            retries: &mut r.retries,
+            by_provider: &mut r.retries_by_provider,
+            chains: &mut r.chains,
+            clients: &mut r.clients,
+        };
+        self.chain_state.finish(&mut sink);
+        r
+    }
+
+    /// Whether more endpoints than `max_endpoints` have their own entry (a summary
+    /// written by an older version).
+    pub(crate) fn endpoints_over_cap(&self) -> bool {
+        self.endpoints
+            .iter()
+            .filter(|e| e.endpoint != OTHER)
+            .count()
+            > self.max_endpoints
+    }
+}
+
+/// The retry and chain counts of a summary with its open chains resolved.
+#[derive(Debug)]
+pub(crate) struct Resolved {
+    pub(crate) retries: RetryCounts,
+    pub(crate) retries_by_provider: BTreeMap<String, RetryCounts>,
+    pub(crate) chains: ChainCounts,
+    pub(crate) clients: BTreeMap<String, ClientStats>,
+}
+
+/// Folds the client entries past `cap` (by stable hash) into `<other>`.
+fn cap_clients(clients: &mut BTreeMap<String, ClientStats>, cap: usize) {
+    let own = clients.len() - usize::from(clients.contains_key(OTHER));
+    if own <= cap {
+        return;
+    }
+    let names: Vec<&str> = clients
+        .keys()
+        .map(String::as_str)
+        .filter(|n| *n != OTHER)
+        .collect();
+    let keep = kept(names.iter().copied(), cap);
+    let folded: Vec<String> = names
+        .iter()
+        .zip(keep)
+        .filter(|(_, k)| !k)
+        .map(|(n, _)| (*n).to_owned())
+        .collect();
+    let mut other = clients.remove(OTHER).unwrap_or_default();
+    for name in folded {
+        if let Some(c) = clients.remove(&name) {
+            other.pressure.add(&c.pressure);
+            other.retries.add(&c.retries);
+        }
+    }
+    clients.insert(OTHER.to_owned(), other);
+}
+
+impl Summary {
+    /// Folds the endpoint entries past `max_endpoints` (by stable hash of `provider
+    /// endpoint`, as the auditor ranks them) into their provider's `<other>` entry.
+    fn cap_endpoints(&mut self) {
+        let own = self
+            .endpoints
+            .iter()
+            .filter(|e| e.endpoint != OTHER)
+            .count();
+        if own <= self.max_endpoints {
+            return;
+        }
+        let names: Vec<String> = self
+            .endpoints
+            .iter()
+            .filter(|e| e.endpoint != OTHER)
+            .map(|e| format!("{} {}", e.provider, e.endpoint))
+            .collect();
+        let mut keep = kept(names.iter().map(String::as_str), self.max_endpoints).into_iter();
+        let mut rows = Vec::with_capacity(self.max_endpoints + 8);
+        let mut others: BTreeMap<String, EndpointStats> = BTreeMap::new();
+        for e in std::mem::take(&mut self.endpoints) {
+            let own = e.endpoint != OTHER;
+            if own && keep.next().expect("a flag per own endpoint") {
+                rows.push(e);
+                continue;
+            }
+            match others.get_mut(&e.provider) {
+                Some(o) => {
+                    o.pressure.add(&e.pressure);
+                    o.latency.merge(&e.latency);
+                }
+                None => {
+                    others.insert(
+                        e.provider.clone(),
+                        EndpointStats {
+                            endpoint: OTHER.to_owned(),
+                            ..e
+                        },
+                    );
+                }
+            }
+        }
+        rows.extend(others.into_values());
+        rows.sort_by(|a, b| (&a.provider, &a.endpoint).cmp(&(&b.provider, &b.endpoint)));
+        self.endpoints = rows;
+    }
+}
+
+fn default_max_clients() -> usize {
+    crate::MAX_CLIENTS
+}
+
+fn default_max_endpoints() -> usize {
+    crate::MAX_ENDPOINTS
 }
 
 /// Counts chain outcomes resolved at a merge or at the end into a summary.
@@ -416,11 +622,17 @@ impl ClientSink for SummarySink<'_> {
             .entry(p.to_owned())
             .or_default()
             .add(judged);
-        self.clients
-            .entry(client.to_owned())
-            .or_default()
-            .retries
-            .add(judged);
+        // The client has an entry unless it was folded (in its shard or at a merge),
+        // and a folded client is folded for good: its retries are `<other>`'s.
+        match self.clients.get_mut(client) {
+            Some(c) => c.retries.add(judged),
+            None => self
+                .clients
+                .entry(OTHER.to_owned())
+                .or_default()
+                .retries
+                .add(judged),
+        }
     }
 
     fn chain(&mut self, chain: &OpenChain) {
@@ -441,24 +653,24 @@ pub(crate) fn count_chain(c: &mut ChainCounts, chain: &OpenChain) {
 }
 
 /// Merges two vectors sorted by `key`, combining equal keys with `combine`.
-fn merge_sorted<T: Clone, K: Ord>(
+fn merge_sorted<T, K: Ord>(
     a: Vec<T>,
-    b: &[T],
+    b: Vec<T>,
     key: impl Fn(&T) -> K,
     combine: impl Fn(&mut T, &T),
 ) -> Vec<T> {
     let mut out = Vec::with_capacity(a.len() + b.len());
-    let mut bi = b.iter().peekable();
+    let mut bi = b.into_iter().peekable();
     for mut x in a {
         while let Some(y) = bi.next_if(|y| key(y) < key(&x)) {
-            out.push(y.clone());
+            out.push(y);
         }
         while let Some(y) = bi.next_if(|y| key(y) == key(&x)) {
-            combine(&mut x, y);
+            combine(&mut x, &y);
         }
         out.push(x);
     }
-    out.extend(bi.cloned());
+    out.extend(bi);
     out
 }
 

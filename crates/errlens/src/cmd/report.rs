@@ -51,7 +51,7 @@ pub fn run(args: ReportArgs) -> anyhow::Result<Outcome> {
         };
         let part = audit_input(file, &config, threads, &mut failed);
         match &mut summary {
-            Some(s) => s.merge(&part)?,
+            Some(s) => s.merge_owned(part)?,
             None => summary = Some(part),
         }
     }
@@ -255,7 +255,7 @@ pub fn merge(args: MergeArgs) -> anyhow::Result<Outcome> {
         let s = read_summary(path, &registry)?;
         match &mut merged {
             Some(m) => m
-                .merge(&s)
+                .merge_owned(s)
                 .with_context(|| format!("cannot merge {}", path.display()))?,
             None => merged = Some(s),
         }

@@ -1,0 +1,238 @@
+//! Exact, mergeable caps on per-client and per-endpoint tables (bottom-k by a stable
+//! hash).
+//!
+//! A log can hold any number of distinct client ids or endpoints, so each table keeps
+//! its own row for at most `cap` names and folds every other name into one `<other>`
+//! row. Which names keep a row must not depend on the order the input is read in, or on
+//! where it was cut into shards, or a merged (or parallel) audit would differ from one
+//! pass. So the kept names are the `cap` with the smallest *rank*: a stable 64-bit hash
+//! of the name (ties broken by the name itself), computed the same way in every process
+//! and version. This is exactly mergeable: a name in the bottom `cap` of a whole log is
+//! in the bottom `cap` of every shard it occurs in (a shard has fewer names to compete
+//! with), so it keeps its exact counts everywhere, and folding the union of two shards'
+//! kept names back to `cap` gives the one-pass result for any split. Conversely, a name
+//! folded anywhere (in a shard, or at a merge) is folded in the final result too, since
+//! `cap` names of smaller rank exist. Rows plus `<other>` always sum to the total.
+//!
+//! The kept names are a deterministic sample, not the busiest names: with more than
+//! `cap` distinct names, a heavy client can be in `<other>`. The caps are set high enough
+//! (see [`crate::MAX_CLIENTS`], [`crate::MAX_ENDPOINTS`]) that real logs rarely reach
+//! them.
+
+use rustc_hash::FxHashMap as HashMap;
+use std::collections::BTreeMap;
+
+/// The row every name past the cap is counted in. A name that is literally this is
+/// counted there too (it could not be told apart from the fold).
+pub(crate) const OTHER: &str = "<other>";
+
+/// A name's rank: FNV-1a 64 of its bytes with the murmur3 finalizer (so similar ids
+/// spread over the whole range). Stable across runs, platforms and versions, like
+/// [`crate::endpoint::chain_key`]. The empty name (records without a client id) ranks
+/// first, so it always keeps its row.
+pub(crate) fn rank(name: &str) -> u64 {
+    if name.is_empty() {
+        return 0;
+    }
+    const PRIME: u64 = 0x0000_0100_0000_01b3;
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for &b in name.as_bytes() {
+        h = (h ^ u64::from(b)).wrapping_mul(PRIME);
+    }
+    h ^= h >> 33;
+    h = h.wrapping_mul(0xff51_afd7_ed55_8ccd);
+    h ^= h >> 33;
+    h = h.wrapping_mul(0xc4ce_b9fe_1a85_ec53);
+    h ^ (h >> 33)
+}
+
+/// The names of `names` that keep a row under `cap`, as a flag per name (in the given
+/// order): the `cap` of smallest (rank, name).
+pub(crate) fn kept<'a>(names: impl Iterator<Item = &'a str>, cap: usize) -> Vec<bool> {
+    let mut keys: Vec<(u64, &str, usize)> =
+        names.enumerate().map(|(i, n)| (rank(n), n, i)).collect();
+    let mut keep = vec![false; keys.len()];
+    if keys.len() > cap {
+        keys.select_nth_unstable_by(cap, |a, b| (a.0, a.1).cmp(&(b.0, b.1)));
+        keys.truncate(cap);
+    }
+    for (_, _, i) in keys {
+        keep[i] = true;
+    }
+    keep
+}
+
+/// A kept name and its counts.
+#[derive(Debug)]
+pub(crate) struct Entry<T> {
+    /// The name.
+    pub(crate) name: Box<str>,
+    /// Its id: assigned when the name was admitted, never reused (so a chain tracker
+    /// holding it can tell later whether the name still has a row).
+    pub(crate) id: u32,
+    /// Its counts.
+    pub(crate) value: T,
+}
+
+/// A streaming bottom-k table: exact rows for the `cap` names of smallest rank seen so
+/// far. A new name either takes a row (evicting the kept name of largest rank when the
+/// table is full, whose counts the caller folds) or is folded at once.
+#[derive(Debug)]
+pub(crate) struct Capped<T> {
+    cap: usize,
+    index: HashMap<Box<str>, u32>,
+    entries: Vec<Entry<T>>,
+    /// Kept names by (rank, name), to find the one to evict.
+    by_rank: BTreeMap<(u64, Box<str>), u32>,
+    /// The largest kept rank once the table is full (new names of larger rank are
+    /// folded without a lookup in `by_rank`).
+    max_rank: u64,
+    next_id: u32,
+}
+
+impl<T: Default> Capped<T> {
+    /// The id of a name that has no row.
+    pub(crate) const FOLDED: u32 = u32::MAX;
+
+    /// An empty table keeping at most `cap` names.
+    pub(crate) fn new(cap: usize) -> Self {
+        Capped {
+            cap,
+            index: HashMap::default(),
+            entries: Vec::new(),
+            by_rank: BTreeMap::new(),
+            max_rank: u64::MAX,
+            next_id: 0,
+        }
+    }
+
+    /// The row of `name`: its slot, or `None` when the name is folded. A name new to
+    /// the table is admitted if it ranks below the largest kept one (or there is room);
+    /// the entry it evicts is given to `evicted` (to fold its counts).
+    #[inline]
+    pub(crate) fn slot(&mut self, name: &str, evicted: impl FnOnce(Entry<T>)) -> Option<usize> {
+        match self.index.get(name) {
+            Some(&slot) => Some(slot as usize),
+            None => self.admit(name, evicted),
+        }
+    }
+
+    fn admit(&mut self, name: &str, evicted: impl FnOnce(Entry<T>)) -> Option<usize> {
+        // Ids run out after 4 billion admissions (as many distinct names in one input):
+        // later names are folded.
+        if name == OTHER || self.cap == 0 || self.next_id == Self::FOLDED {
+            return None;
+        }
+        let r = rank(name);
+        let full = self.entries.len() >= self.cap;
+        if full && r > self.max_rank {
+            return None;
+        }
+        let entry = Entry {
+            name: name.into(),
+            id: self.next_id,
+            value: T::default(),
+        };
+        let slot = if full {
+            let last = self.by_rank.last_entry().expect("a full table has entries");
+            let (max_rank, max_name) = last.key();
+            if (r, name) > (*max_rank, &**max_name) {
+                return None;
+            }
+            let slot = last.remove();
+            let old = std::mem::replace(&mut self.entries[slot as usize], entry);
+            self.index.remove(&old.name);
+            evicted(old);
+            slot
+        } else {
+            self.entries.push(entry);
+            (self.entries.len() - 1) as u32
+        };
+        self.next_id += 1;
+        self.index.insert(name.into(), slot);
+        self.by_rank.insert((r, name.into()), slot);
+        if self.entries.len() >= self.cap {
+            self.max_rank = self.by_rank.last_key_value().map_or(u64::MAX, |(k, _)| k.0);
+        }
+        Some(slot as usize)
+    }
+
+    /// The entry in `slot`.
+    #[inline]
+    pub(crate) fn entry_mut(&mut self, slot: usize) -> &mut Entry<T> {
+        &mut self.entries[slot]
+    }
+
+    /// The kept entries, in no particular order.
+    pub(crate) fn into_entries(self) -> Vec<Entry<T>> {
+        self.entries
+    }
+
+    /// The kept entries, in no particular order.
+    pub(crate) fn entries(&self) -> &[Entry<T>] {
+        &self.entries
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Feeding names in any order keeps the same bottom `cap`, and eviction hands every
+    /// evicted count over: kept + folded = total.
+    #[test]
+    fn streaming_table_keeps_the_bottom_k_in_any_order() {
+        let names: Vec<String> = (0..2_000).map(|i| format!("c{i}")).collect();
+        let cap = 100;
+        let want: Vec<bool> = kept(names.iter().map(String::as_str), cap);
+        for order in 0..3u64 {
+            let mut t: Capped<u64> = Capped::new(cap);
+            let mut folded = 0;
+            let mut seq: Vec<usize> = (0..names.len()).collect();
+            if order == 1 {
+                seq.reverse();
+            }
+            if order == 2 {
+                seq.sort_by_key(|&i| (i as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15));
+            }
+            // Each name three times, the second pass after all others were seen.
+            for _ in 0..3 {
+                for &i in &seq {
+                    match t.slot(&names[i], |e| folded += e.value) {
+                        Some(s) => t.entry_mut(s).value += 1,
+                        None => folded += 1,
+                    }
+                }
+            }
+            let mut got = vec![false; names.len()];
+            let mut kept_total = 0;
+            for e in t.entries() {
+                let i = names.iter().position(|n| **n == *e.name).unwrap();
+                got[i] = true;
+                assert_eq!(e.value, 3, "a kept name was never folded");
+                kept_total += e.value;
+            }
+            assert_eq!(got, want, "order {order}");
+            assert_eq!(kept_total + folded, 3 * names.len() as u64);
+        }
+    }
+
+    /// Summaries written by other processes and versions merge only if ranks never
+    /// change.
+    #[test]
+    fn ranks_are_stable() {
+        assert_eq!(rank("client-1"), 0xf93b_d2c1_6ac6_882d);
+        assert_eq!(rank("simkl /sync/history"), 0xa71c_698e_c4dd_e6da);
+    }
+
+    #[test]
+    fn empty_name_ranks_first_and_other_is_folded() {
+        assert_eq!(rank(""), 0);
+        assert_ne!(rank("a"), rank("b"));
+        let mut t: Capped<u8> = Capped::new(1);
+        assert_eq!(t.slot("", |_| unreachable!()), Some(0));
+        assert_eq!(t.slot("x", |_| unreachable!()), None);
+        assert_eq!(t.slot(OTHER, |_| unreachable!()), None);
+        assert_eq!(Capped::<u8>::new(0).slot("", |_| unreachable!()), None);
+    }
+}
