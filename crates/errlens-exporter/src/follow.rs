@@ -42,6 +42,11 @@ use std::time::{Duration, Instant};
 
 /// How long a file no followed path names is still drained for late writes.
 pub const DRAIN_GRACE: Duration = Duration::from_secs(5);
+
+/// A file a glob matches that has been read to its end and not grown for this long is
+/// closed (a glob over rotated files would otherwise keep every one of them open); it
+/// is opened again at its position when it grows.
+pub const IDLE_CLOSE: Duration = Duration::from_secs(5);
 /// Bytes of the first line that make up a file's fingerprint.
 const FINGERPRINT_BYTES: usize = 256;
 /// Closed files remembered (so a rotated file found again is not re-read).
@@ -89,6 +94,8 @@ struct Reader {
     path: PathBuf,
     /// Since when no followed path names it.
     gone_since: Option<Instant>,
+    /// Since when a read found nothing new.
+    idle_since: Option<Instant>,
     /// The first bytes read from offset 0, while the fingerprint is not known yet.
     head: Vec<u8>,
 }
@@ -170,6 +177,7 @@ impl Reader {
             doc_done: false,
             path: path.to_owned(),
             gone_since: None,
+            idle_since: None,
             head: Vec::new(),
         })
     }
@@ -326,6 +334,9 @@ pub struct Follower {
     buf: Vec<u8>,
     /// Patterns that matched no file at the last poll.
     missing: Vec<String>,
+    /// Files closed while idle, with their position (read to their end): opened again
+    /// there when they change size.
+    retired: HashMap<FileId, u64>,
 }
 
 impl Follower {
@@ -357,12 +368,19 @@ impl Follower {
             started: false,
             buf: Vec::new(),
             missing: Vec::new(),
+            retired: HashMap::new(),
         })
     }
 
     /// Files currently open.
     pub fn open_files(&self) -> usize {
         self.readers.len()
+    }
+
+    /// Files followed: open ones and those closed while idle (opened again when they
+    /// grow).
+    pub fn followed_files(&self) -> usize {
+        self.readers.len() + self.retired.len()
     }
 
     /// Paths and patterns that matched no regular file at the last poll.
@@ -504,6 +522,19 @@ impl Follower {
                 r.gone_since = None;
                 continue;
             }
+            if let Some(&at) = self.retired.get(&id) {
+                // Closed while idle: left closed while it has not changed size, then
+                // read on from where it was (from its start if it shrank).
+                if at == meta.len() {
+                    continue;
+                }
+                self.retired.remove(&id);
+                match Reader::open(&path, Start::At(at), max_line) {
+                    Ok(r) => self.readers.push(r),
+                    Err(e) => eprintln!("errlens: {}: {e}", path.display()),
+                }
+                continue;
+            }
             let fp = File::open(&path)
                 .and_then(|f| fingerprint_of(&f))
                 .unwrap_or(None);
@@ -519,6 +550,7 @@ impl Follower {
         if first {
             self.reopen_rotated_while_down(&seen, now, max_line);
         }
+        self.retired.retain(|id, _| seen.contains(id));
 
         for i in 0..self.readers.len() {
             let r = &self.readers[i];
@@ -542,7 +574,38 @@ impl Follower {
                 }
                 self.readers[i].restart()?;
             }
+            let before = self.readers[i].read_pos;
             self.readers[i].drain(&mut self.buf, pipeline)?;
+            let r = &mut self.readers[i];
+            if r.read_pos == before {
+                r.idle_since.get_or_insert(now);
+            } else {
+                r.idle_since = None;
+            }
+        }
+
+        // Files a glob matches, read to their end and idle: closed (opened again when
+        // they grow). Files named by an exact path stay open, to follow a rename.
+        let mut i = 0;
+        while i < self.readers.len() {
+            let r = &self.readers[i];
+            let exact = self
+                .cfg
+                .patterns
+                .iter()
+                .any(|p| !p.contains(['*', '?', '[']) && Path::new(p) == r.path);
+            let idle = r
+                .idle_since
+                .is_some_and(|t| now.duration_since(t) >= IDLE_CLOSE);
+            let whole = r.framer.pending() == 0
+                && !r.decoder.as_ref().is_some_and(|d| d.is_document() && !r.doc_done);
+            if !exact && idle && whole && r.gone_since.is_none() {
+                let r = self.readers.swap_remove(i);
+                self.retired.insert(r.id(), r.offset);
+                self.remember(r.position(false));
+            } else {
+                i += 1;
+            }
         }
 
         // Files gone from every followed path for the grace period are done.
@@ -566,7 +629,7 @@ impl Follower {
             .unwrap_or_else(|e| e.into_inner())
             .metrics()
             .files_followed
-            .set(self.readers.len() as i64);
+            .set(self.followed_files() as i64);
         pipeline
             .lock()
             .unwrap_or_else(|e| e.into_inner())

@@ -188,7 +188,7 @@ pub fn run(
                     }
                     // Ready once the inputs started: with --follow, once a file is
                     // followed (a missing target is not "ready", see --ready-without-files).
-                    let files = !follows || !needs_files || follower.open_files() > 0;
+                    let files = !follows || !needs_files || follower.followed_files() > 0;
                     ready.store(files, Ordering::Release);
                     // One last poll after the stop signal: what was written is counted.
                     if stopping {

@@ -230,3 +230,40 @@ fn live_state_is_bounded() {
     );
     assert_eq!(m.last_record_timestamp.get(), 1_795_168_800.0);
 }
+
+/// A glob over rotated files does not keep every one of them open: a file read to its
+/// end and idle for `IDLE_CLOSE` is closed, and read on from its position if it grows.
+#[test]
+fn idle_rotated_files_are_released_and_reopened_when_they_grow() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("api.log");
+    let (m, p) = setup();
+    let mut f = Follower::new(cfg(&dir.path().join("api.log*")), None).unwrap();
+    let mut n = 0u32;
+    for i in 0..40 {
+        for _ in 0..5 {
+            append(&log, &(line(n) + "\n"));
+            n += 1;
+        }
+        f.poll(&p).unwrap();
+        std::fs::rename(&log, dir.path().join(format!("api.log.{i}"))).unwrap();
+        append(&log, "");
+    }
+    f.poll(&p).unwrap();
+    assert_eq!(lines(&m, "record"), u64::from(n));
+    assert!(f.open_files() > 30, "all open while recent: {}", f.open_files());
+    // Idle past the limit: released (the one being written is idle too, and reopened
+    // as soon as it grows).
+    std::thread::sleep(errlens_exporter::follow::IDLE_CLOSE + Duration::from_millis(200));
+    f.poll(&p).unwrap();
+    f.poll(&p).unwrap();
+    assert!(f.open_files() <= 1, "still open: {}", f.open_files());
+    // A released file that grows is read on from its position, exactly once.
+    append(&dir.path().join("api.log.3"), &(line(n) + "\n"));
+    append(&log, &(line(n + 1) + "\n"));
+    n += 2;
+    f.poll(&p).unwrap();
+    f.poll(&p).unwrap();
+    assert_eq!(lines(&m, "record"), u64::from(n));
+    assert_eq!(lines(&m, "malformed"), 0);
+}
