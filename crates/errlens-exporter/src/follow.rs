@@ -598,7 +598,10 @@ impl Follower {
                 .idle_since
                 .is_some_and(|t| now.duration_since(t) >= IDLE_CLOSE);
             let whole = r.framer.pending() == 0
-                && !r.decoder.as_ref().is_some_and(|d| d.is_document() && !r.doc_done);
+                && !r
+                    .decoder
+                    .as_ref()
+                    .is_some_and(|d| d.is_document() && !r.doc_done);
             if !exact && idle && whole && r.gone_since.is_none() {
                 let r = self.readers.swap_remove(i);
                 self.retired.insert(r.id(), r.offset);

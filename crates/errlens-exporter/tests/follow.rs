@@ -251,7 +251,11 @@ fn idle_rotated_files_are_released_and_reopened_when_they_grow() {
     }
     f.poll(&p).unwrap();
     assert_eq!(lines(&m, "record"), u64::from(n));
-    assert!(f.open_files() > 30, "all open while recent: {}", f.open_files());
+    assert!(
+        f.open_files() > 30,
+        "all open while recent: {}",
+        f.open_files()
+    );
     // Idle past the limit: released (the one being written is idle too, and reopened
     // as soon as it grows).
     std::thread::sleep(errlens_exporter::follow::IDLE_CLOSE + Duration::from_millis(200));
