@@ -106,6 +106,7 @@ struct LiveKey {
     status: u16,
     error: Option<u32>,
     tmdb_code: Option<i64>,
+    unsuccessful: bool,
 }
 
 /// Where reading one input stands: its statistics and the current line number.
@@ -444,6 +445,7 @@ impl Auditor {
             status: rec.status,
             error: registry.group_error(rec, v).map(|e| self.errors.intern(e)),
             tmdb_code: registry.group_code(rec),
+            unsuccessful: registry.group_unsuccessful(rec),
         };
         *self.groups.entry(key).or_default() += 1;
 
@@ -549,14 +551,15 @@ impl Auditor {
                 status: k.status,
                 error: k.error.map(|id| self.errors.name(id).to_owned()),
                 tmdb_code: k.tmdb_code,
+                unsuccessful: k.unsuccessful,
                 count,
             })
             .collect();
         groups.sort();
         // Overflowed ids share one name; fold their groups together.
         groups.dedup_by(|b, a| {
-            let same = (&a.provider, a.status, &a.error, a.tmdb_code)
-                == (&b.provider, b.status, &b.error, b.tmdb_code);
+            let same = (&a.provider, a.status, &a.error, a.tmdb_code, a.unsuccessful)
+                == (&b.provider, b.status, &b.error, b.tmdb_code, b.unsuccessful);
             if same {
                 a.count += b.count;
             }

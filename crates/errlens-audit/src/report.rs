@@ -34,6 +34,10 @@ pub struct Group {
     /// The same own code, under a provider-neutral name.
     #[serde(default)]
     pub code: Option<i64>,
+    /// The body's success flag said false, for a provider where that alone is a
+    /// failure (OMDb's `"Response":"False"`); present only when true.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub unsuccessful: bool,
     /// Outcome class.
     pub class: String,
     /// Whether these records are failures.
@@ -279,13 +283,20 @@ impl Report {
                 let id = registry
                     .by_name(&g.provider)
                     .unwrap_or(errlens_parse::ProviderId::UNKNOWN);
-                let v = registry.judge_group(id, g.status, g.error.as_deref(), g.tmdb_code);
+                let v = registry.judge_group(
+                    id,
+                    g.status,
+                    g.error.as_deref(),
+                    g.tmdb_code,
+                    g.unsuccessful,
+                );
                 Group {
                     provider: g.provider.clone(),
                     status: g.status,
                     error: g.error.clone(),
                     tmdb_code: g.tmdb_code,
                     code: g.tmdb_code,
+                    unsuccessful: g.unsuccessful,
                     class: v.class.as_str().to_owned(),
                     failure: v.failure,
                     retryable: v.retryable(),

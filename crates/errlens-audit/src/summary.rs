@@ -56,6 +56,10 @@ pub struct GroupCount {
     /// The provider's own code (TMDB's `status_code`), for providers whose errors are
     /// matched by code.
     pub tmdb_code: Option<i64>,
+    /// The body's success flag said false, for a provider where that alone is a failure
+    /// (OMDb's `"Response":"False"`).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub unsuccessful: bool,
     /// Records in the group.
     pub count: u64,
 }
@@ -680,22 +684,31 @@ fn add_maps<K: Ord + Clone>(into: &mut BTreeMap<K, u64>, from: &BTreeMap<K, u64>
     }
 }
 
-type GroupKey = (String, u16, Option<String>, Option<i64>);
+type GroupKey = (String, u16, Option<String>, Option<i64>, bool);
 
 fn merge_groups(a: &[GroupCount], b: &[GroupCount]) -> Vec<GroupCount> {
     let mut m: BTreeMap<GroupKey, u64> = BTreeMap::new();
     for g in a.iter().chain(b) {
-        *m.entry((g.provider.clone(), g.status, g.error.clone(), g.tmdb_code))
-            .or_default() += g.count;
+        *m.entry((
+            g.provider.clone(),
+            g.status,
+            g.error.clone(),
+            g.tmdb_code,
+            g.unsuccessful,
+        ))
+        .or_default() += g.count;
     }
     m.into_iter()
-        .map(|((provider, status, error, tmdb_code), count)| GroupCount {
-            provider,
-            status,
-            error,
-            tmdb_code,
-            count,
-        })
+        .map(
+            |((provider, status, error, tmdb_code, unsuccessful), count)| GroupCount {
+                provider,
+                status,
+                error,
+                tmdb_code,
+                unsuccessful,
+                count,
+            },
+        )
         .collect()
 }
 
@@ -709,6 +722,7 @@ mod tests {
             status,
             error: None,
             tmdb_code: None,
+            unsuccessful: false,
             count,
         }
     }

@@ -126,19 +126,20 @@ impl Registry {
     }
 
     /// Judges a report group: the error as a group holds it (an id, or a message
-    /// row's label) and the own code. A group does not keep the success flag: for a
-    /// provider where a false flag is a failure, a group with an error is taken to
-    /// carry a false flag (such providers send their error only with it).
+    /// row's label), the own code, and whether the body's success flag said false
+    /// ([`Registry::group_unsuccessful`]).
     pub fn judge_group(
         &self,
         provider: ProviderId,
         status: u16,
         error: Option<&str>,
         own_code: Option<i64>,
+        unsuccessful: bool,
     ) -> Verdict {
         let mut env = Envelope {
             error,
             own_code,
+            success: unsuccessful.then_some(false),
             ..Envelope::default()
         };
         if let Some(p) = self.get(provider) {
@@ -155,9 +156,6 @@ impl Registry {
                             .unwrap_or(e),
                     );
                 }
-            }
-            if p.envelope.false_is_failure && error.is_some() {
-                env.success = Some(false);
             }
         }
         self.judge(provider, status, env)
@@ -213,6 +211,15 @@ impl Registry {
             }),
             _ => Some(shown_error_id(e)),
         }
+    }
+
+    /// Whether a report groups a record apart because its body's success flag said
+    /// false, for a provider where that alone is a failure.
+    pub fn group_unsuccessful(&self, r: &Record<'_>) -> bool {
+        r.success == Some(false)
+            && self
+                .get(r.provider)
+                .is_some_and(|p| p.envelope.false_is_failure)
     }
 
     /// The provider's own code a report groups a record by (providers whose errors are

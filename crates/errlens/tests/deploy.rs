@@ -348,6 +348,11 @@ fn run_as_deployed(what: &str, args: &[String], stop_within: Duration, trace: Op
     }
     let lines: String = (0..3).map(|i| record(i) + "\n").collect();
     if args.iter().any(|a| a == "--follow") {
+        // Ready after the first poll of the followed files (slow under strace).
+        let deadline = Instant::now() + Duration::from_secs(15);
+        while get("/ready").map(|r| r.0) != Some(200) && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(100));
+        }
         assert_eq!(get("/ready").map(|r| r.0), Some(200), "{what}: /ready");
         common::append(&log, &lines);
     } else {

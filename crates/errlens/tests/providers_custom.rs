@@ -396,3 +396,39 @@ fn a_broken_definition_names_file_line_and_field() {
         "{err}"
     );
 }
+
+#[test]
+fn a_false_success_flag_keeps_its_verdict_in_the_report_groups() {
+    // OMDb: `"Response":"False"` is a failure even without an `Error`; the group must
+    // say so (and stay apart from the successes under the same status), as the totals do.
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("omdb.jsonl");
+    std::fs::write(
+        &log,
+        concat!(
+            r#"{"url":"https://www.omdbapi.com/?i=tt1","status":200,"Response":"False"}"#,
+            "\n",
+            r#"{"url":"https://www.omdbapi.com/?i=tt2","status":200,"Response":"True"}"#,
+            "\n",
+            r#"{"url":"https://www.omdbapi.com/?t=x","status":200,"Response":"False","Error":"Movie not found!"}"#,
+            "\n",
+        ),
+    )
+    .unwrap();
+    let omdb = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../providers/omdb.toml");
+    let r = common::json_report(&["--providers", omdb.to_str().unwrap(), log.to_str().unwrap()]);
+    assert_eq!(
+        (r["failures"].as_u64(), r["hidden_failures"].as_u64()),
+        (Some(2), Some(2))
+    );
+    let groups = r["groups"].as_array().unwrap();
+    let failed: u64 = groups
+        .iter()
+        .filter(|g| g["failure"] == true)
+        .map(|g| g["count"].as_u64().unwrap())
+        .sum();
+    assert_eq!(failed, 2, "groups agree with the totals: {groups:?}");
+    assert!(groups
+        .iter()
+        .any(|g| g["error"].is_null() && g["unsuccessful"] == true && g["hidden_failure"] == true));
+}
