@@ -11,6 +11,7 @@
 #![deny(missing_docs)]
 
 pub mod checkpoint;
+pub mod conn;
 pub mod counters;
 pub mod follow;
 pub mod metrics;
@@ -64,6 +65,8 @@ pub struct ServeConfig {
     /// After SIGTERM/SIGINT and the last read and checkpoint, how long `/metrics` keeps
     /// answering (with the final values) before the server stops.
     pub shutdown_grace: Duration,
+    /// Connections open at once, and how long one may go without progress.
+    pub limits: conn::Limits,
     /// Latency histogram buckets, seconds.
     pub buckets: Vec<f64>,
     /// The `--web.config.file` settings (TLS, basic auth, headers, rate limit), applied
@@ -270,11 +273,15 @@ pub fn run(
             Box<dyn std::future::Future<Output = std::io::Result<()>> + Send>,
         > = match tls {
             Some(web) => Box::pin(std::future::IntoFuture::into_future(
-                axum::serve(tls::TlsListener::new(listener, web.clone())?, router)
-                    .with_graceful_shutdown(shutdown),
+                axum::serve(
+                    conn::Guarded::new(tls::TlsListener::new(listener, web.clone())?, cfg.limits),
+                    router,
+                )
+                .with_graceful_shutdown(shutdown),
             )),
             None => Box::pin(std::future::IntoFuture::into_future(
-                axum::serve(listener, router).with_graceful_shutdown(shutdown),
+                axum::serve(conn::Guarded::new(listener, cfg.limits), router)
+                    .with_graceful_shutdown(shutdown),
             )),
         };
         let deadline = async move {

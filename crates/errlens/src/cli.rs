@@ -337,6 +337,15 @@ pub struct ServeArgs {
     #[arg(long, value_name = "DURATION", default_value = "2s", value_parser = parse_grace_ms)]
     pub shutdown_grace: i64,
 
+    /// Connections served at once; further clients wait until one closes.
+    #[arg(long = "web.max-connections", value_name = "N", default_value_t = 512)]
+    pub max_connections: usize,
+
+    /// A connection that sends or receives nothing for this long is closed: a client
+    /// holding half a request, or an idle keep-alive connection.
+    #[arg(long = "web.read-timeout", value_name = "DURATION", default_value = "30s", value_parser = parse_duration_ms)]
+    pub read_timeout: i64,
+
     /// Also read standard input (in any shape; detected from its first bytes).
     #[arg(long)]
     pub stdin: bool,

@@ -158,9 +158,9 @@ fn shutdown_has_a_deadline() {
         "2s",
     ]);
     assert!(serve.wait_for("errlens_lines_total", 1.0, Duration::from_secs(5)));
-    // 50 connections that never finish their request.
+    // 200 connections that never finish their request.
     let mut held = Vec::new();
-    for _ in 0..50 {
+    for _ in 0..200 {
         let mut s = std::net::TcpStream::connect(&serve.addr).unwrap();
         s.write_all(b"POST /ingest HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 1000\r\n\r\n{")
             .unwrap();
@@ -180,6 +180,43 @@ fn shutdown_has_a_deadline() {
     assert_eq!(records, 2);
     assert!(state.join("errlens-serve.state.json").exists());
     drop(held);
+}
+
+/// Stalled and excess connections: a client that stops in the middle of a request, or
+/// holds an idle keep-alive connection, is cut after `--web.read-timeout`; past
+/// `--web.max-connections` a client waits until a slot frees, and is then served.
+#[test]
+fn stalled_connections_are_cut_and_capped() {
+    use std::io::{Read as _, Write as _};
+    let serve = Serve::start(&["--web.max-connections", "3", "--web.read-timeout", "1s"]);
+    let mut held = Vec::new();
+    for _ in 0..3 {
+        let mut s = std::net::TcpStream::connect(&serve.addr).unwrap();
+        s.write_all(b"GET /metrics HTTP/1.1\r\nHost: 127.0.0.1\r\n")
+            .unwrap(); // no end
+        held.push(s);
+    }
+    std::thread::sleep(Duration::from_millis(100));
+    // A fourth client waits for a slot: the stalled ones are cut after 1 s.
+    let started = std::time::Instant::now();
+    let (status, body) = serve.get("/metrics");
+    let waited = started.elapsed();
+    assert_eq!(status, 200);
+    assert!(body.contains("errlens_lines_total"));
+    assert!(
+        waited >= Duration::from_millis(700) && waited < Duration::from_secs(5),
+        "served after {waited:?}"
+    );
+    // The stalled connections were closed by errlens.
+    for mut s in held {
+        s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+        let mut buf = Vec::new();
+        let n = s.read_to_end(&mut buf).unwrap_or(0);
+        assert!(
+            n == 0 || !String::from_utf8_lossy(&buf).contains(" 200 "),
+            "{buf:?}"
+        );
+    }
 }
 
 /// Browser pages and DNS rebinding: on a loopback address only loopback Host names are

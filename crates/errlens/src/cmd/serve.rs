@@ -31,6 +31,10 @@ pub fn run(args: ServeArgs) -> anyhow::Result<Outcome> {
         ready_needs_files: !args.ready_without_files,
         shutdown_timeout: Duration::from_millis(args.shutdown_timeout as u64),
         shutdown_grace: Duration::from_millis(args.shutdown_grace as u64),
+        limits: errlens_exporter::conn::Limits {
+            max_connections: args.max_connections,
+            idle_timeout: Duration::from_millis(args.read_timeout as u64),
+        },
         stdin: args.stdin,
         state_dir: args.state_dir,
         max_body: args.max_body,
