@@ -275,6 +275,11 @@ pub struct Provider {
     status_index: Box<[u16; 600]>,
     /// Rows by id or message, in order.
     by_text: HashMap<String, Vec<u16>>,
+    /// The same, as a list for small tables: a scan comparing lengths first beats
+    /// hashing the id on the hot path.
+    text_list: Vec<(Box<str>, Vec<u16>)>,
+    /// Row + 1 by own code, for codes 0..1024 (0: none); larger codes use `by_code`.
+    code_index: Vec<u16>,
     /// Rows by own code.
     by_code: HashMap<i64, u16>,
 }
@@ -290,12 +295,26 @@ impl Provider {
     /// The indices of the error rows matching an id or a message, in order.
     #[inline]
     pub fn rows_by_text(&self, text: &str) -> &[u16] {
+        if self.text_list.len() <= SCAN_ROWS {
+            return self
+                .text_list
+                .iter()
+                .find(|(k, _)| k.len() == text.len() && **k == *text)
+                .map_or(&[], |(_, v)| v.as_slice());
+        }
         self.by_text.get(text).map_or(&[], Vec::as_slice)
     }
 
     /// The error row for an own code, with its index.
     #[inline]
     pub fn row_by_code(&self, code: i64) -> Option<(usize, &ErrorRow)> {
+        if let Some(&i) = usize::try_from(code)
+            .ok()
+            .and_then(|c| self.code_index.get(c))
+        {
+            let i = usize::from(i.checked_sub(1)?);
+            return Some((i, &self.errors[i]));
+        }
         let i = usize::from(*self.by_code.get(&code)?);
         Some((i, &self.errors[i]))
     }
@@ -669,11 +688,34 @@ impl Provider {
             source,
             hash,
             status_index,
+            text_list: {
+                let mut l: Vec<(Box<str>, Vec<u16>)> = by_text
+                    .iter()
+                    .map(|(k, v)| (k.as_str().into(), v.clone()))
+                    .collect();
+                l.sort_by_key(|(_, v)| v[0]);
+                l
+            },
+            code_index: {
+                let mut idx = vec![0u16; CODE_INDEX];
+                for (&c, &i) in &by_code {
+                    if let Some(slot) = usize::try_from(c).ok().and_then(|c| idx.get_mut(c)) {
+                        *slot = i + 1;
+                    }
+                }
+                idx
+            },
             by_text,
             by_code,
         })
     }
 }
+
+/// Tables with at most this many ids or messages are scanned, not hashed.
+const SCAN_ROWS: usize = 32;
+
+/// Own codes below this are found by index.
+const CODE_INDEX: usize = 1024;
 
 /// The most segments a secret segment template may have before a credential segment.
 pub const MAX_SECRET_DEPTH: usize = 4;
