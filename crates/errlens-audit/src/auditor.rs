@@ -439,13 +439,13 @@ impl Auditor {
         if let Some(n) = self.by_status.get_mut(usize::from(rec.status)) {
             *n += 1;
         }
-        let registry = &self.config.registry;
+        let group = self.config.registry.group(rec, v);
         let key = LiveKey {
             provider: rec.provider,
             status: rec.status,
-            error: registry.group_error(rec, v).map(|e| self.errors.intern(e)),
-            tmdb_code: registry.group_code(rec),
-            unsuccessful: registry.group_unsuccessful(rec),
+            error: group.error.map(|e| self.errors.intern(e)),
+            tmdb_code: group.code,
+            unsuccessful: group.unsuccessful,
         };
         *self.groups.entry(key).or_default() += 1;
 

@@ -127,7 +127,7 @@ impl Registry {
 
     /// Judges a report group: the error as a group holds it (an id, or a message
     /// row's label), the own code, and whether the body's success flag said false
-    /// ([`Registry::group_unsuccessful`]).
+    /// ([`Group::unsuccessful`]).
     pub fn judge_group(
         &self,
         provider: ProviderId,
@@ -198,38 +198,42 @@ impl Registry {
         }
     }
 
-    /// The error a report groups a record by: for errors matched by id, the id as
-    /// logged (shown only when it looks like one); for messages, the matched row's
-    /// label; for own codes, nothing (the code is its own column).
-    pub fn group_error<'r>(&'r self, r: &'r Record<'_>, v: &Verdict) -> Option<&'r str> {
-        let e = r.error.as_deref()?;
-        match self.get(r.provider).map(|p| p.envelope.errors_by) {
+    /// What a report groups a classified record by, besides provider and status.
+    pub fn group<'r>(&'r self, r: &'r Record<'_>, v: &Verdict) -> Group<'r> {
+        let p = self.get(r.provider);
+        let by = p.map(|p| p.envelope.errors_by);
+        let error = r.error.as_deref().and_then(|e| match by {
             Some(ErrorsBy::Code) => None,
             Some(ErrorsBy::Message) => Some(match v.error {
                 ErrorLabel::Known(_) => self.label(r.provider, v.error),
                 _ => shown_error_id(e),
             }),
             _ => Some(shown_error_id(e)),
+        });
+        Group {
+            error,
+            code: match by {
+                Some(ErrorsBy::Code) => r.tmdb_code,
+                _ => None,
+            },
+            unsuccessful: r.success == Some(false)
+                && p.is_some_and(|p| p.envelope.false_is_failure),
         }
     }
+}
 
-    /// Whether a report groups a record apart because its body's success flag said
-    /// false, for a provider where that alone is a failure.
-    pub fn group_unsuccessful(&self, r: &Record<'_>) -> bool {
-        r.success == Some(false)
-            && self
-                .get(r.provider)
-                .is_some_and(|p| p.envelope.false_is_failure)
-    }
-
-    /// The provider's own code a report groups a record by (providers whose errors are
-    /// matched by code).
-    pub fn group_code(&self, r: &Record<'_>) -> Option<i64> {
-        match self.get(r.provider)?.envelope.errors_by {
-            ErrorsBy::Code => r.tmdb_code,
-            _ => None,
-        }
-    }
+/// What a report groups a record by, besides its provider and status.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Group<'r> {
+    /// For errors matched by id, the id as logged (shown only when it looks like one);
+    /// for messages, the matched row's label; for own codes, none (the code is its own
+    /// column).
+    pub error: Option<&'r str>,
+    /// The provider's own code, for providers whose errors are matched by code.
+    pub code: Option<i64>,
+    /// The body's success flag said false, for a provider where that alone is a
+    /// failure.
+    pub unsuccessful: bool,
 }
 
 fn http_info(i: u8) -> RowInfo<'static> {
@@ -330,9 +334,7 @@ fn judge(p: &Provider, status: u16, env: Envelope<'_>) -> Verdict {
         v.retry = RetryPolicy::Never;
     }
     v.blocks_posts = status == 429 && p.rate_limit.post_after_429_extends_block;
-    if p.envelope.key(errlens_parse::EnvelopeSlot::Code).is_some()
-        && env.echoed.is_some_and(|c| c != i64::from(status))
-    {
+    if p.envelope.echoes_status && env.echoed.is_some_and(|c| c != i64::from(status)) {
         v.status_mismatch = true;
     }
     v

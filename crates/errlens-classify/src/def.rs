@@ -166,6 +166,8 @@ pub struct Envelope {
     pub errors_by: ErrorsBy,
     /// A false success flag with no matching row is a failure.
     pub false_is_failure: bool,
+    /// The body echoes the HTTP status (a `code` key): a different one is a mismatch.
+    pub echoes_status: bool,
 }
 
 impl Envelope {
@@ -432,6 +434,7 @@ impl Provider {
             recognize: env.recognize.into_iter().collect(),
             errors_by: env.errors_by,
             false_is_failure: env.false_is_failure,
+            echoes_status: keys.iter().any(|(s, _)| *s == EnvelopeSlot::Code),
             keys,
         };
         for (k, _) in &envelope.recognize {

@@ -16,7 +16,7 @@ pub mod def;
 pub mod registry;
 pub mod tables;
 
-pub use classify::{shown_error_id, Envelope, ErrorLabel, Rule, Verdict};
+pub use classify::{shown_error_id, Envelope, ErrorLabel, Group, Rule, Verdict};
 pub use def::{DefError, ErrorKey, ErrorRow, ErrorsBy, Provider, Source, StatusRow};
 pub use registry::{Registry, Stamp, BUILTIN, UNKNOWN};
 pub use tables::{Class, RetryPolicy, RowInfo};

@@ -250,17 +250,21 @@ impl<'a> Raw<'a> {
     #[inline]
     pub(crate) fn field_of(&mut self, key: &str, map: Option<&ProviderMap>) -> Field {
         match Field::from_name(key) {
-            Field::Other => match map.filter(|m| m.has_extras()) {
-                Some(m) => match m.extra(key) {
-                    Some((f, bit)) => {
-                        self.extra_seen |= bit;
-                        f
-                    }
-                    None => Field::Other,
-                },
-                None => Field::Other,
-            },
+            Field::Other => self.extra_field(key, map),
             f => f,
+        }
+    }
+
+    /// The field a key that is not one of errlens' own names fills, if a provider
+    /// definition adds it (remembered for provider recognition).
+    #[inline]
+    pub(crate) fn extra_field(&mut self, key: &str, map: Option<&ProviderMap>) -> Field {
+        match map.filter(|m| m.has_extras()).and_then(|m| m.extra(key)) {
+            Some((f, bit)) => {
+                self.extra_seen |= bit;
+                f
+            }
+            None => Field::Other,
         }
     }
 

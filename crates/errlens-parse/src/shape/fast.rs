@@ -48,7 +48,7 @@ fn scan_fields<'a>(line: &'a [u8], raw: &mut Raw<'a>, map: Option<&ProviderMap>)
             i = ws(b, i + 1);
             let (value, next) = value(s, i)?;
             let field = match Field::from_name(key) {
-                Field::Other if extras.is_some() => raw.field_of(key, extras),
+                Field::Other if extras.is_some() => raw.extra_field(key, extras),
                 f => f,
             };
             if !matches!(field, Field::Other) {
