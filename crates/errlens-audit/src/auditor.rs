@@ -1,14 +1,12 @@
 //! The streaming auditor: lines in, aggregates kept, a [`Summary`] out.
 //!
 //! Per record it does a fixed amount of work with no allocation once its tables are
-//! warm: interned ids for error strings, a lookup in the capped tables of clients and
-//! endpoints ([`crate::capped`]), one hash of the retry key, counters, and a histogram
-//! record.
+//! warm: a lookup in the capped tables of error ids, clients and endpoints
+//! ([`crate::capped`]), one hash of the retry key, counters, and a histogram record.
 
 use crate::capped::{Capped, OTHER};
 use crate::chains::{ChainCounts, OpenChain, RetryCounts, Sink, Tracker};
 use crate::endpoint::{template_into, Secrets};
-use crate::intern::Interner;
 use crate::latency::Latency;
 use crate::summary::{
     count_chain, ClientStats, EndpointStats, GroupCount, InputStats, MalformedLine, MinuteStats,
@@ -30,6 +28,11 @@ pub const MAX_ENDPOINTS: usize = 500;
 /// Client ids with their own row, by default: past it, the ids of smallest stable hash
 /// keep theirs and the rest are counted in one `<other>` row (see [`Caps`]).
 pub const MAX_CLIENTS: usize = 10_000;
+
+/// Distinct error ids (Simkl `error`, OMDb messages…) with their own groups, by
+/// default: past it, the ids of smallest stable hash keep theirs and the groups of every
+/// other id are counted under the error `<other>` (see [`Caps`]). Real APIs have tens.
+pub const MAX_ERRORS: usize = 10_000;
 
 /// Settings of an audit.
 #[derive(Debug, Clone)]
@@ -63,14 +66,18 @@ pub struct AuditConfig {
 /// whole input is in the bottom of every part it occurs in, so the rows are exact, sum
 /// to the total, and are the same for any thread count or shard split: a deterministic
 /// sample, not the busiest ids. The same holds for endpoints (provider and templated
-/// path), whose folded rows are kept per provider (endpoint `<other>`). A merge
-/// applies the smaller caps of its summaries.
+/// path), whose folded rows are kept per provider (endpoint `<other>`), and for error
+/// ids, whose folded groups keep their provider, status and code (error `<other>`). A
+/// merge applies the smaller caps of its summaries. Every name is cut to
+/// [`crate::MAX_NAME_BYTES`] first, so the tables' memory is bounded whatever the input.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Caps {
     /// Client ids with their own row; default [`MAX_CLIENTS`].
     pub clients: usize,
     /// Endpoints with their own row; default [`MAX_ENDPOINTS`].
     pub endpoints: usize,
+    /// Error ids with their own groups; default [`MAX_ERRORS`].
+    pub errors: usize,
 }
 
 impl Default for Caps {
@@ -78,6 +85,7 @@ impl Default for Caps {
         Caps {
             clients: MAX_CLIENTS,
             endpoints: MAX_ENDPOINTS,
+            errors: MAX_ERRORS,
         }
     }
 }
@@ -99,14 +107,26 @@ impl Default for AuditConfig {
     }
 }
 
-/// Group key with the error id interned, so counting a record allocates nothing.
+/// A group's key apart from its error id (which names the table it is counted in), so
+/// counting a record allocates nothing.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 struct LiveKey {
     provider: ProviderId,
     status: u16,
-    error: Option<u32>,
     tmdb_code: Option<i64>,
     unsuccessful: bool,
+}
+
+/// The groups of one error id: few (an id usually comes with one status), so a list.
+type ErrorGroups = Vec<(LiveKey, u64)>;
+
+/// Adds `n` to `key`'s count in `groups`.
+#[inline]
+fn bump(groups: &mut ErrorGroups, key: LiveKey, n: u64) {
+    match groups.iter_mut().find(|(k, _)| *k == key) {
+        Some((_, c)) => *c += n,
+        None => groups.push((key, n)),
+    }
 }
 
 /// Where reading one input stands: its statistics and the current line number.
@@ -257,8 +277,12 @@ struct EndpointRow {
 pub struct Auditor {
     config: AuditConfig,
     summary: Summary,
+    /// Groups of records without an error id.
     groups: HashMap<LiveKey, u64>,
-    errors: Interner,
+    /// Error ids with their own groups (bottom-k by stable hash, see [`crate::capped`]).
+    errors: Capped<ErrorGroups>,
+    /// The groups of every other error id.
+    errors_other: HashMap<LiveKey, u64>,
     /// Clients with their own row (bottom-k by stable hash, see [`crate::capped`]).
     clients: Capped<ClientStats>,
     /// Every other client.
@@ -296,6 +320,7 @@ impl Auditor {
             malformed_sample_cap: config.malformed_sample,
             max_clients: caps.clients,
             max_endpoints: caps.endpoints,
+            max_errors: caps.errors,
             filter: config
                 .filter
                 .as_ref()
@@ -315,7 +340,8 @@ impl Auditor {
             config,
             summary,
             groups: HashMap::default(),
-            errors: Interner::default(),
+            errors: Capped::new(caps.errors),
+            errors_other: HashMap::default(),
             minutes: HashMap::default(),
             minute: (None, Pressure::default()),
             by_status: Box::new([0; 600]),
@@ -443,11 +469,23 @@ impl Auditor {
         let key = LiveKey {
             provider: rec.provider,
             status: rec.status,
-            error: group.error.map(|e| self.errors.intern(e)),
             tmdb_code: group.code,
             unsuccessful: group.unsuccessful,
         };
-        *self.groups.entry(key).or_default() += 1;
+        match group.error {
+            None => *self.groups.entry(key).or_default() += 1,
+            Some(e) => {
+                let other = &mut self.errors_other;
+                match self.errors.slot(e, |evicted| {
+                    for (k, n) in evicted.value {
+                        *other.entry(k).or_default() += n;
+                    }
+                }) {
+                    Some(slot) => bump(&mut self.errors.entry_mut(slot).value, key, 1),
+                    None => *other.entry(key).or_default() += 1,
+                }
+            }
+        }
 
         let p = rec.provider.index();
         if let Some(pressure) = self.providers.get_mut(p) {
@@ -543,28 +581,31 @@ impl Auditor {
                 self.summary.by_status.insert(status as u16, n);
             }
         }
+        let registry = &self.config.registry;
+        let group = |k: &LiveKey, error: Option<&str>, count: u64| GroupCount {
+            provider: registry.name(k.provider).to_owned(),
+            status: k.status,
+            error: error.map(str::to_owned),
+            tmdb_code: k.tmdb_code,
+            unsuccessful: k.unsuccessful,
+            count,
+        };
         let mut groups: Vec<GroupCount> = self
             .groups
             .iter()
-            .map(|(k, &count)| GroupCount {
-                provider: self.config.registry.name(k.provider).to_owned(),
-                status: k.status,
-                error: k.error.map(|id| self.errors.name(id).to_owned()),
-                tmdb_code: k.tmdb_code,
-                unsuccessful: k.unsuccessful,
-                count,
-            })
+            .map(|(k, &n)| group(k, None, n))
+            .chain(
+                self.errors_other
+                    .iter()
+                    .map(|(k, &n)| group(k, Some(OTHER), n)),
+            )
+            .chain(self.errors.entries().iter().flat_map(|e| {
+                e.value
+                    .iter()
+                    .map(move |(k, n)| group(k, Some(&e.name), *n))
+            }))
             .collect();
         groups.sort();
-        // Overflowed ids share one name; fold their groups together.
-        groups.dedup_by(|b, a| {
-            let same = (&a.provider, a.status, &a.error, a.tmdb_code, a.unsuccessful)
-                == (&b.provider, b.status, &b.error, b.tmdb_code, b.unsuccessful);
-            if same {
-                a.count += b.count;
-            }
-            same
-        });
         let s = &mut self.summary;
         s.groups = groups;
 

@@ -22,6 +22,25 @@
 use rustc_hash::FxHashMap as HashMap;
 use std::collections::BTreeMap;
 
+/// The longest name (client id, error id, `provider endpoint`) a table keeps, in bytes:
+/// a longer one is cut to this at a character boundary before it is looked up, so
+/// names that differ only past it share a row. With the caps, this bounds the tables'
+/// memory whatever the input.
+pub const MAX_NAME_BYTES: usize = 256;
+
+/// `name` cut to at most [`MAX_NAME_BYTES`] bytes, at a character boundary.
+#[inline]
+pub(crate) fn cut(name: &str) -> &str {
+    if name.len() <= MAX_NAME_BYTES {
+        return name;
+    }
+    let mut end = MAX_NAME_BYTES;
+    while !name.is_char_boundary(end) {
+        end -= 1;
+    }
+    &name[..end]
+}
+
 /// The row every name past the cap is counted in. A name that is literally this is
 /// counted there too (it could not be told apart from the fold).
 pub(crate) const OTHER: &str = "<other>";
@@ -111,6 +130,7 @@ impl<T: Default> Capped<T> {
     /// the entry it evicts is given to `evicted` (to fold its counts).
     #[inline]
     pub(crate) fn slot(&mut self, name: &str, evicted: impl FnOnce(Entry<T>)) -> Option<usize> {
+        let name = cut(name);
         match self.index.get(name) {
             Some(&slot) => Some(slot as usize),
             None => self.admit(name, evicted),
@@ -223,6 +243,19 @@ mod tests {
     fn ranks_are_stable() {
         assert_eq!(rank("client-1"), 0xf93b_d2c1_6ac6_882d);
         assert_eq!(rank("simkl /sync/history"), 0xa71c_698e_c4dd_e6da);
+    }
+
+    #[test]
+    fn long_names_are_cut_at_a_character_boundary() {
+        let long = "é".repeat(MAX_NAME_BYTES);
+        let c = cut(&long);
+        assert!(c.len() <= MAX_NAME_BYTES && c.len() >= MAX_NAME_BYTES - 1);
+        assert!(long.starts_with(c));
+        assert_eq!(cut("short"), "short");
+        let mut t: Capped<u8> = Capped::new(10);
+        let a = t.slot(&format!("{long}a"), |_| unreachable!());
+        assert_eq!(t.slot(&format!("{long}b"), |_| unreachable!()), a);
+        assert_eq!(t.entries()[0].name.len(), c.len());
     }
 
     #[test]

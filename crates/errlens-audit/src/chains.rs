@@ -22,7 +22,6 @@ use errlens_parse::Record;
 use rustc_hash::FxHashMap as HashMap;
 use serde::{Deserialize, Serialize};
 use std::borrow::Cow;
-use std::collections::BTreeMap;
 
 /// Waits recommended before attempts 2..6 (Simkl's schedule), in milliseconds.
 const BACKOFF_MS: [i64; 5] = [1_000, 2_000, 4_000, 8_000, 16_000];
@@ -448,6 +447,11 @@ impl Tracker {
                 slot.prefix_closed = true;
                 slot.open = open;
             } else {
+                // Most keys of a high-cardinality log are seen once: room for one
+                // event, not the default four.
+                if slot.prefix.capacity() == 0 {
+                    slot.prefix.reserve_exact(1);
+                }
                 slot.prefix.push(ev);
             }
         }
@@ -555,17 +559,18 @@ impl ChainState {
     /// counting every retry and chain the boundary resolves into `sink`.
     pub fn merge(&mut self, right: ChainState, sink: &mut impl ClientSink) {
         let window = self.window_ms.max(right.window_ms);
-        let mut tails: BTreeMap<u64, Tail> = std::mem::take(&mut self.tails)
+        // Hash maps while merging (keys are already hashes), sorted once at the end.
+        let mut tails: HashMap<u64, Tail> = std::mem::take(&mut self.tails)
             .into_iter()
             .map(|t| (t.key, t))
             .collect();
-        let mut heads: BTreeMap<u64, Head> = std::mem::take(&mut self.heads)
+        let mut heads: HashMap<u64, Head> = std::mem::take(&mut self.heads)
             .into_iter()
             .map(|h| (h.key, h))
             .collect();
-        let right_tails: BTreeMap<u64, Tail> =
-            right.tails.into_iter().map(|t| (t.key, t)).collect();
-        let mut out_tails: BTreeMap<u64, Tail> = BTreeMap::new();
+        let right_tails: HashMap<u64, Tail> = right.tails.into_iter().map(|t| (t.key, t)).collect();
+        let mut out_tails: HashMap<u64, Tail> = HashMap::default();
+        out_tails.reserve(tails.len() + right_tails.len());
 
         for h in right.heads {
             if let Some(t) = tails.remove(&h.key) {
@@ -659,7 +664,9 @@ impl ChainState {
         self.min_ts = min_opt(self.min_ts, right.min_ts);
         self.max_ts = max_opt(self.max_ts, right.max_ts);
         self.heads = heads.into_values().collect();
+        self.heads.sort_unstable_by_key(|h| h.key);
         self.tails = out_tails.into_values().collect();
+        self.tails.sort_unstable_by_key(|t| t.key);
     }
 
     /// Resolves everything still open as if nothing came before or after: prefixes
@@ -690,7 +697,7 @@ fn first_ts(h: &Head) -> Option<i64> {
     h.events.first().and_then(|e| e.ts)
 }
 
-fn replay_fresh<S: Sink>(h: &Head, window: i64, sink: &mut S, out: &mut BTreeMap<u64, Tail>) {
+fn replay_fresh<S: Sink>(h: &Head, window: i64, sink: &mut S, out: &mut HashMap<u64, Tail>) {
     let mut open = None;
     for e in &h.events {
         open = Some(step(open, *e, window, sink));

@@ -4,31 +4,72 @@
 //! precision) and reported in milliseconds. In a summary a histogram is the base64 of
 //! its V2 serialization, which round-trips every count exactly, so merged summaries give
 //! the same quantiles as one run.
+//!
+//! A full histogram of latencies up to a second takes ~90 KB, and a report keeps one per
+//! endpoint row (up to 500 per part being audited), most of which see a handful of
+//! values. So a distribution starts as a short list of (bucket, count) pairs — the
+//! histogram's own buckets, so nothing is rounded differently — and becomes a histogram
+//! once it holds more than [`SPARSE_BUCKETS`] distinct buckets. Both forms are the same
+//! distribution: equal, serialized and merged alike.
 
 use base64::Engine;
 use hdrhistogram::serialization::{Deserializer, Serializer, V2Serializer};
 use hdrhistogram::Histogram;
 use serde::{Deserialize, Serialize};
+use std::borrow::Cow;
+use std::sync::OnceLock;
 
 /// Highest latency recorded exactly: one hour. Longer ones are clamped to it.
 const MAX_US: u64 = 3_600_000_000;
 
-/// A latency distribution.
-#[derive(Debug, Clone)]
-pub struct Latency(Histogram<u64>);
+/// Distinct buckets a distribution keeps as a list before it becomes a histogram.
+pub const SPARSE_BUCKETS: usize = 24;
 
-impl Default for Latency {
+/// A latency distribution.
+#[derive(Debug, Clone, Default)]
+pub struct Latency(Repr);
+
+#[derive(Debug, Clone)]
+enum Repr {
+    /// Few distinct buckets: each bucket's lowest value (µs) and its count, unsorted.
+    Sparse(Vec<(u64, u64)>),
+    /// A histogram.
+    Dense(Box<Histogram<u64>>),
+}
+
+impl Default for Repr {
     fn default() -> Self {
-        // Auto-resizing: memory follows the largest value seen, not the bound.
-        let mut h = Histogram::new(3).expect("3 significant digits is valid");
-        h.auto(true);
-        Latency(h)
+        Repr::Sparse(Vec::new())
     }
+}
+
+/// An empty histogram. Auto-resizing: memory follows the largest value seen, not the
+/// bound.
+fn empty() -> Histogram<u64> {
+    let mut h = Histogram::new(3).expect("3 significant digits is valid");
+    h.auto(true);
+    h
+}
+
+/// The lowest value of `us`'s bucket (buckets depend only on the precision).
+fn bucket(us: u64) -> u64 {
+    static SHAPE: OnceLock<Histogram<u64>> = OnceLock::new();
+    SHAPE.get_or_init(empty).lowest_equivalent(us)
+}
+
+/// The histogram of a list of buckets.
+fn dense(buckets: &[(u64, u64)]) -> Histogram<u64> {
+    let mut h = empty();
+    for &(b, n) in buckets {
+        h.record_n(b, n)
+            .expect("an auto-resizing histogram records any clamped value");
+    }
+    h
 }
 
 impl PartialEq for Latency {
     fn eq(&self, other: &Self) -> bool {
-        self.0 == other.0
+        *self.histogram() == *other.histogram()
     }
 }
 
@@ -51,29 +92,75 @@ impl Latency {
     /// Records one latency in milliseconds.
     pub fn record_ms(&mut self, ms: f64) {
         let us = (ms * 1000.0).round().clamp(0.0, MAX_US as f64) as u64;
-        // Not `saturating_record`: it clamps to the current (auto-growing) range before
-        // growing it. `record` grows the histogram; with the value already clamped to
-        // MAX_US it cannot fail.
-        self.0
-            .record(us)
-            .expect("an auto-resizing histogram records any clamped value");
+        match &mut self.0 {
+            Repr::Sparse(list) => {
+                let b = bucket(us);
+                if let Some((_, n)) = list.iter_mut().find(|(k, _)| *k == b) {
+                    *n += 1;
+                } else if list.len() < SPARSE_BUCKETS {
+                    list.push((b, 1));
+                } else {
+                    let mut h = dense(list);
+                    h.record(b)
+                        .expect("an auto-resizing histogram records any clamped value");
+                    self.0 = Repr::Dense(Box::new(h));
+                }
+            }
+            // Not `saturating_record`: it clamps to the current (auto-growing) range
+            // before growing it. `record` grows the histogram; with the value already
+            // clamped to MAX_US it cannot fail.
+            Repr::Dense(h) => h
+                .record(us)
+                .expect("an auto-resizing histogram records any clamped value"),
+        }
     }
 
     /// Values recorded.
     pub fn len(&self) -> u64 {
-        self.0.len()
+        match &self.0 {
+            Repr::Sparse(list) => list.iter().map(|(_, n)| n).sum(),
+            Repr::Dense(h) => h.len(),
+        }
     }
 
     /// Whether nothing was recorded.
     pub fn is_empty(&self) -> bool {
-        self.0.is_empty()
+        self.len() == 0
     }
 
     /// Adds every value of `other`.
     pub fn merge(&mut self, other: &Latency) {
-        self.0
-            .add(&other.0)
-            .expect("auto-resizing histograms always add");
+        match (&mut self.0, &other.0) {
+            (_, Repr::Sparse(theirs)) if theirs.is_empty() => {}
+            (Repr::Sparse(mine), Repr::Sparse(theirs)) => {
+                for &(b, n) in theirs {
+                    match mine.iter_mut().find(|(k, _)| *k == b) {
+                        Some((_, m)) => *m += n,
+                        None => mine.push((b, n)),
+                    }
+                }
+                if mine.len() > SPARSE_BUCKETS {
+                    self.0 = Repr::Dense(Box::new(dense(mine)));
+                }
+            }
+            (Repr::Dense(h), Repr::Sparse(theirs)) => {
+                for &(b, n) in theirs {
+                    h.record_n(b, n)
+                        .expect("an auto-resizing histogram records any clamped value");
+                }
+            }
+            (Repr::Sparse(mine), Repr::Dense(theirs)) => {
+                let mut h = theirs.clone();
+                for &(b, n) in mine.iter() {
+                    h.record_n(b, n)
+                        .expect("an auto-resizing histogram records any clamped value");
+                }
+                self.0 = Repr::Dense(h);
+            }
+            (Repr::Dense(h), Repr::Dense(theirs)) => h
+                .add(&**theirs)
+                .expect("auto-resizing histograms always add"),
+        }
     }
 
     /// The value at quantile `q` (0..=1), in milliseconds: the histogram's equivalent
@@ -81,23 +168,32 @@ impl Latency {
     pub fn quantile_ms(&self, q: f64) -> f64 {
         // The middle of the value's bucket: within 0.05% of every value in it (3
         // significant digits), and exact values like 800 ms read as 800.0.
-        self.0.median_equivalent(self.0.value_at_quantile(q)) as f64 / 1000.0
+        let h = self.histogram();
+        h.median_equivalent(h.value_at_quantile(q)) as f64 / 1000.0
     }
 
     /// p50, p90, p99 and max, or `None` when empty.
     pub fn quantiles(&self) -> Option<Quantiles> {
-        (!self.is_empty()).then(|| Quantiles {
-            count: self.len(),
-            p50: self.quantile_ms(0.50),
-            p90: self.quantile_ms(0.90),
-            p99: self.quantile_ms(0.99),
-            max: self.0.median_equivalent(self.0.max()) as f64 / 1000.0,
+        if self.is_empty() {
+            return None;
+        }
+        let h = self.histogram();
+        let at = |q: f64| h.median_equivalent(h.value_at_quantile(q)) as f64 / 1000.0;
+        Some(Quantiles {
+            count: h.len(),
+            p50: at(0.50),
+            p90: at(0.90),
+            p99: at(0.99),
+            max: h.median_equivalent(h.max()) as f64 / 1000.0,
         })
     }
 
-    /// The underlying histogram (microseconds).
-    pub fn histogram(&self) -> &Histogram<u64> {
-        &self.0
+    /// The distribution as a histogram (microseconds): built when it is still a list.
+    pub fn histogram(&self) -> Cow<'_, Histogram<u64>> {
+        match &self.0 {
+            Repr::Sparse(list) => Cow::Owned(dense(list)),
+            Repr::Dense(h) => Cow::Borrowed(&**h),
+        }
     }
 }
 
@@ -105,7 +201,7 @@ impl Serialize for Latency {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         let mut buf = Vec::new();
         V2Serializer::new()
-            .serialize(&self.0, &mut buf)
+            .serialize(&*self.histogram(), &mut buf)
             .map_err(|e| serde::ser::Error::custom(format!("histogram: {e:?}")))?;
         s.serialize_str(&base64::engine::general_purpose::STANDARD.encode(buf))
     }
@@ -121,7 +217,7 @@ impl<'de> Deserialize<'de> for Latency {
             .deserialize(&mut bytes.as_slice())
             .map_err(|e| serde::de::Error::custom(format!("histogram: {e:?}")))?;
         h.auto(true);
-        Ok(Latency(h))
+        Ok(Latency(Repr::Dense(Box::new(h))))
     }
 }
 
@@ -144,6 +240,60 @@ mod tests {
         let back: Latency = serde_json::from_str(&json).unwrap();
         assert_eq!(back, l);
         assert_eq!(back.quantiles(), l.quantiles());
+    }
+
+    /// A list and a histogram of the same values are the same distribution, however
+    /// they were recorded and merged.
+    #[test]
+    fn lists_and_histograms_agree() {
+        let values: Vec<f64> = (0..400)
+            .map(|i| ((i * 7919) % 1000) as f64 * 1.37)
+            .collect();
+        let mut whole = Latency::default();
+        let mut direct = empty();
+        for &v in &values {
+            whole.record_ms(v);
+            direct.record((v * 1000.0).round() as u64).unwrap();
+        }
+        assert!(matches!(whole.0, Repr::Dense(_)));
+        assert_eq!(*whole.histogram(), direct);
+        // Merged from small parts: lists merged into lists, into histograms, and the
+        // other way round.
+        for part in [3, 10, 50, 400] {
+            let mut merged = Latency::default();
+            for chunk in values.chunks(part) {
+                let mut l = Latency::default();
+                for &v in chunk {
+                    l.record_ms(v);
+                }
+                merged.merge(&l);
+            }
+            assert_eq!(merged, whole, "parts of {part}");
+            assert_eq!(merged.quantiles(), whole.quantiles());
+            let mut other_way = Latency::default();
+            for &v in &values[..part] {
+                other_way.record_ms(v);
+            }
+            let mut rest = Latency::default();
+            for &v in &values[part..] {
+                rest.record_ms(v);
+            }
+            other_way.merge(&rest);
+            assert_eq!(other_way, whole, "{part} then the rest");
+        }
+        let few = {
+            let mut l = Latency::default();
+            l.record_ms(12.0);
+            l.record_ms(12.0);
+            l.record_ms(800.0);
+            l
+        };
+        assert!(matches!(few.0, Repr::Sparse(ref v) if v.len() == 2));
+        let back: Latency = serde_json::from_str(&serde_json::to_string(&few).unwrap()).unwrap();
+        assert_eq!(back, few);
+        assert_eq!(back.quantiles(), few.quantiles());
+        assert_eq!(few.quantiles().unwrap().max, 800.0);
+        assert!(Latency::default().quantiles().is_none());
     }
 
     #[test]

@@ -17,12 +17,12 @@ pub mod diff;
 pub mod endpoint;
 pub mod filter;
 pub mod gate;
-mod intern;
 pub mod latency;
 pub mod parallel;
 pub mod report;
 pub mod summary;
 
-pub use auditor::{AuditConfig, Auditor, Caps, MAX_CLIENTS, MAX_ENDPOINTS};
+pub use auditor::{AuditConfig, Auditor, Caps, MAX_CLIENTS, MAX_ENDPOINTS, MAX_ERRORS};
+pub use capped::MAX_NAME_BYTES;
 pub use report::{Group, MalformedLine, Report, ReportOptions, SCHEMA};
 pub use summary::{InputStats, Summary, SummaryError, SUMMARY_SCHEMA};

@@ -222,6 +222,11 @@ pub struct Summary {
     pub by_status: BTreeMap<u16, u64>,
     /// Records per (provider, status, error id, TMDB code), sorted by key.
     pub groups: Vec<GroupCount>,
+    /// Error ids with their own groups: past it, the ids of smallest stable hash keep
+    /// theirs and every other id's groups are counted under the error `<other>` (as for
+    /// clients, see [`crate::Caps`]).
+    #[serde(default = "default_max_errors")]
+    pub max_errors: usize,
     /// Malformed lines per reason kind (`invalid_json`, `not_object`, `no_status`,
     /// `too_long`).
     pub malformed_by_reason: BTreeMap<String, u64>,
@@ -277,6 +282,7 @@ impl Default for Summary {
             status_mismatches: 0,
             by_status: BTreeMap::new(),
             groups: Vec::new(),
+            max_errors: crate::MAX_ERRORS,
             malformed_by_reason: BTreeMap::new(),
             malformed_sample: Vec::new(),
             malformed_sample_cap: 10,
@@ -346,7 +352,8 @@ impl Summary {
         self.status_mismatches += other.status_mismatches;
         add_maps(&mut self.by_status, &other.by_status);
         add_maps(&mut self.malformed_by_reason, &other.malformed_by_reason);
-        self.groups = merge_groups(&self.groups, &other.groups);
+        self.max_errors = self.max_errors.min(other.max_errors);
+        self.groups = cap_errors(merge_groups(&self.groups, &other.groups), self.max_errors);
         self.malformed_sample_cap = self.malformed_sample_cap.max(other.malformed_sample_cap);
         let room = self
             .malformed_sample_cap
@@ -425,6 +432,7 @@ impl Summary {
             status_mismatches,
             by_status,
             groups,
+            max_errors,
             malformed_by_reason,
             malformed_sample,
             malformed_sample_cap,
@@ -453,7 +461,9 @@ impl Summary {
             hidden_failures: *hidden_failures,
             status_mismatches: *status_mismatches,
             by_status: by_status.clone(),
-            groups: groups.clone(),
+            // A summary written by an older version may hold more than its cap.
+            groups: cap_errors(groups.clone(), *max_errors),
+            max_errors: *max_errors,
             malformed_by_reason: malformed_by_reason.clone(),
             malformed_sample: malformed_sample.clone(),
             malformed_sample_cap: *malformed_sample_cap,
@@ -606,6 +616,10 @@ fn default_max_endpoints() -> usize {
     crate::MAX_ENDPOINTS
 }
 
+fn default_max_errors() -> usize {
+    crate::MAX_ERRORS
+}
+
 /// Counts chain outcomes resolved at a merge or at the end into a summary.
 struct SummarySink<'a> {
     definitions: &'a [Stamp],
@@ -687,8 +701,46 @@ fn add_maps<K: Ord + Clone>(into: &mut BTreeMap<K, u64>, from: &BTreeMap<K, u64>
 type GroupKey = (String, u16, Option<String>, Option<i64>, bool);
 
 fn merge_groups(a: &[GroupCount], b: &[GroupCount]) -> Vec<GroupCount> {
+    sum_groups(a.iter().chain(b))
+}
+
+/// The groups of the error ids past `cap` (by stable hash) counted under `<other>`.
+fn cap_errors(groups: Vec<GroupCount>, cap: usize) -> Vec<GroupCount> {
+    if groups.len() <= cap {
+        return groups;
+    }
+    let names: rustc_hash::FxHashSet<&str> = groups
+        .iter()
+        .filter_map(|g| g.error.as_deref())
+        .filter(|e| *e != OTHER)
+        .collect();
+    if names.len() <= cap {
+        return groups;
+    }
+    let names: Vec<&str> = names.into_iter().collect();
+    let keep = kept(names.iter().copied(), cap);
+    let folded: std::collections::HashSet<String> = names
+        .iter()
+        .zip(keep)
+        .filter(|(_, k)| !k)
+        .map(|(n, _)| (*n).to_owned())
+        .collect();
+    let renamed: Vec<GroupCount> = groups
+        .into_iter()
+        .map(|mut g| {
+            if g.error.as_ref().is_some_and(|e| folded.contains(e)) {
+                g.error = Some(OTHER.to_owned());
+            }
+            g
+        })
+        .collect();
+    sum_groups(renamed.iter())
+}
+
+/// Groups with equal keys added together, sorted.
+fn sum_groups<'a>(groups: impl Iterator<Item = &'a GroupCount>) -> Vec<GroupCount> {
     let mut m: BTreeMap<GroupKey, u64> = BTreeMap::new();
-    for g in a.iter().chain(b) {
+    for g in groups {
         *m.entry((
             g.provider.clone(),
             g.status,

@@ -4,8 +4,10 @@
 //! pass, any thread count, and any split into merged shards.
 
 use errlens_audit::parallel::{audit_file, audit_stream};
-use errlens_audit::MAX_ENDPOINTS;
-use errlens_audit::{AuditConfig, Auditor, Caps, Report, ReportOptions, Summary, MAX_CLIENTS};
+use errlens_audit::{
+    AuditConfig, Auditor, Caps, Report, ReportOptions, Summary, MAX_CLIENTS, MAX_ENDPOINTS,
+    MAX_ERRORS,
+};
 use proptest::prelude::*;
 use serde_json::Value;
 use std::collections::BTreeSet;
@@ -33,7 +35,21 @@ impl Rng {
 /// with an `attempt` field or (`attempt_field` false) without one. Records without a
 /// client id, without a URL, and malformed lines are mixed in.
 fn log(seed: u64, lines: usize, clients: usize, endpoints: usize, attempt_field: bool) -> String {
+    log_with_errors(seed, lines, clients, endpoints, attempt_field, 0)
+}
+
+/// [`log`], where Simkl failures carry one of `errors` distinct error ids (an `error`
+/// field, as Simkl's body has) when `errors` > 0: every id at least once, then at random.
+fn log_with_errors(
+    seed: u64,
+    lines: usize,
+    clients: usize,
+    endpoints: usize,
+    attempt_field: bool,
+    errors: usize,
+) -> String {
     let mut r = Rng(seed);
+    let mut next_error = 0;
     let url = |e: usize, id: u64| {
         if e % 2 == 0 {
             format!("https://api.simkl.com/sync/e{e}x/{id}")
@@ -90,6 +106,15 @@ fn log(seed: u64, lines: usize, clients: usize, endpoints: usize, attempt_field:
         }
         if attempt_field {
             o["attempt"] = attempt.into();
+        }
+        if errors > 0 && status != 200 && url.contains("simkl") {
+            let e = if next_error < errors {
+                next_error += 1;
+                next_error - 1
+            } else {
+                r.below(errors as u64) as usize
+            };
+            o["error"] = format!("error_{e:07}").into();
         }
         out.push_str(&o.to_string());
         out.push('\n');
@@ -334,6 +359,7 @@ fn summaries_over_their_cap_are_folded() {
     let caps = Caps {
         clients: 1_000,
         endpoints: 1_000,
+        errors: 1_000,
     };
     let mut wide = single(&text, caps);
     assert_eq!(wide.clients.len(), 300 + 1);
@@ -342,6 +368,7 @@ fn summaries_over_their_cap_are_folded() {
         Caps {
             clients: 20,
             endpoints: 7,
+            errors: 1_000,
         },
     );
     wide.max_clients = 20;
@@ -357,13 +384,29 @@ fn summaries_over_their_cap_are_folded() {
     assert_eq!(comparable(&m, 1_000), comparable(&narrow, 1_000));
 }
 
-fn names(s: &Summary) -> (BTreeSet<String>, BTreeSet<(String, String)>) {
+/// The error ids with their own groups.
+fn error_names(s: &Summary) -> BTreeSet<String> {
+    s.groups
+        .iter()
+        .filter_map(|g| g.error.clone())
+        .filter(|e| e != "<other>")
+        .collect()
+}
+
+fn names(
+    s: &Summary,
+) -> (
+    BTreeSet<String>,
+    BTreeSet<(String, String)>,
+    BTreeSet<String>,
+) {
     (
         s.clients.keys().cloned().collect(),
         s.endpoints
             .iter()
             .map(|e| (e.provider.clone(), e.endpoint.clone()))
             .collect(),
+        error_names(s),
     )
 }
 
@@ -380,11 +423,13 @@ proptest! {
         endpoints in 1usize..30,
         cap_clients in 0usize..12,
         cap_endpoints in 0usize..8,
+        errors in 0usize..40,
+        cap_errors in 0usize..10,
         first_starts in any::<bool>(),
         cuts in proptest::collection::vec(0.0f64..1.0, 0..6),
     ) {
-        let text = log(seed, 400, clients, endpoints, attempt_field);
-        let caps = Caps { clients: cap_clients, endpoints: cap_endpoints };
+        let text = log_with_errors(seed, 400, clients, endpoints, attempt_field, errors);
+        let caps = Caps { clients: cap_clients, endpoints: cap_endpoints, errors: cap_errors };
         let want = single(&text, caps);
         let got = merged(&split(&text, &cuts), caps, first_starts);
         let (w, g) = (want.finalized(), got.finalized());
@@ -395,6 +440,8 @@ proptest! {
         };
         prop_assert_eq!(rows(&w), rows(&g));
         prop_assert!(w.endpoints.iter().filter(|e| e.endpoint != "<other>").count() <= cap_endpoints);
+        prop_assert_eq!(&w.groups, &g.groups);
+        prop_assert!(error_names(&w).len() <= cap_errors);
         check_sums(&want, &report(&want, 100));
         check_sums(&got, &report(&got, 100));
         prop_assert_eq!(comparable(&want, 100), comparable(&got, 100));
@@ -406,4 +453,27 @@ proptest! {
         let (a, b) = (names(&want), names(&single(&lines.join("\n"), caps)));
         prop_assert_eq!(a, b);
     }
+}
+
+#[test]
+fn error_ids_past_the_cap_fold_into_other_exactly() {
+    let errors = MAX_ERRORS + 5;
+    let text = log_with_errors(4, 5 * errors, 300, 20, true, errors);
+    let s = check_every_path(&text, &[10]);
+    assert_eq!(error_names(&s).len(), MAX_ERRORS);
+    let folded: u64 = s
+        .groups
+        .iter()
+        .filter(|g| g.error.as_deref() == Some("<other>"))
+        .map(|g| g.count)
+        .sum();
+    assert!(folded > 0, "the ids past the cap are counted under <other>");
+    let total: u64 = s.groups.iter().map(|g| g.count).sum();
+    assert_eq!(total, s.records, "groups sum to the records");
+    // Folded groups keep their provider and status.
+    assert!(s
+        .groups
+        .iter()
+        .filter(|g| g.error.as_deref() == Some("<other>"))
+        .all(|g| g.provider == "simkl" && g.status != 200));
 }
