@@ -108,11 +108,50 @@ impl<'a> Envelope<'a> {
     }
 }
 
+/// Statuses the plain-verdict tables cover (a record's status is 100–599).
+const PLAIN_STATUSES: usize = 600;
+
 impl Registry {
     /// Classifies a parsed record.
+    ///
+    /// A record with no error, own code or false success flag (most of a log) is
+    /// judged by its status alone: its verdict is read from a table built when the
+    /// definitions were loaded. Every other record goes through [`Registry::judge`].
     #[inline]
     pub fn classify(&self, r: &Record<'_>) -> Verdict {
+        if r.error.is_none() && r.tmdb_code.is_none() && r.success != Some(false) {
+            if let Some(v) = self
+                .plain
+                .get(r.provider.index())
+                .and_then(|t| t.get(usize::from(r.status)))
+            {
+                let mut v = *v;
+                // The status echoed in the body (Simkl's `code`) disagreeing with it.
+                if let (StatusSource::Status, Some(c)) = (r.status_source, r.code) {
+                    if c != i64::from(r.status)
+                        && self
+                            .get(r.provider)
+                            .is_some_and(|p| p.envelope.echoes_status)
+                    {
+                        v.status_mismatch = true;
+                    }
+                }
+                return v;
+            }
+        }
         self.judge(r.provider, r.status, Envelope::of(r))
+    }
+
+    /// The plain-verdict tables of [`Registry::classify`].
+    pub(crate) fn plain_verdicts(&self) -> Vec<Box<[Verdict]>> {
+        (0..=self.providers().len())
+            .map(|i| {
+                let id = ProviderId::new(u8::try_from(i).expect("at most 255 providers"));
+                (0..PLAIN_STATUSES as u16)
+                    .map(|status| self.judge(id, status, Envelope::default()))
+                    .collect()
+            })
+            .collect()
     }
 
     /// Classifies from the fields that decide a verdict.
@@ -443,5 +482,52 @@ mod tests {
         assert_eq!(label(r#"{"status":429,"status_code":25}"#), "25");
         assert_eq!(label(r#"{"status":200}"#), "none");
         assert_eq!(label(r#"{"status":429,"error":"brand_new"}"#), "other");
+    }
+
+    /// The table lookup gives the verdict the full judgement gives, for every provider
+    /// and status, with and without an echoed code, a success flag, an error or an
+    /// own code (those take the full path).
+    #[test]
+    fn plain_table_agrees_with_the_full_judgement() {
+        let r = Registry::load(&[
+            concat!(env!("CARGO_MANIFEST_DIR"), "/../../providers/trakt.toml"),
+            concat!(env!("CARGO_MANIFEST_DIR"), "/../../providers/omdb.toml"),
+        ])
+        .unwrap();
+        let hosts = [
+            "",
+            r#""url":"https://api.simkl.com/x","#,
+            r#""url":"https://api.themoviedb.org/3/x","#,
+            r#""url":"https://api.trakt.tv/x","#,
+            r#""url":"https://www.omdbapi.com/?t=x","#,
+            r#""url":"https://example.com/x","#,
+        ];
+        let extras = [
+            "",
+            r#","code":404"#,
+            r#","code":200"#,
+            r#","success":true"#,
+            r#","Response":"False""#,
+            r#","error":"not_found""#,
+            r#","status_code":34"#,
+        ];
+        let mut plain = 0;
+        for host in hosts {
+            for status in (100..600).step_by(7).chain([
+                200, 201, 204, 400, 401, 404, 409, 412, 429, 500, 502, 504, 520,
+            ]) {
+                for extra in extras {
+                    let line = format!(r#"{{{host}"status":{status}{extra}}}"#);
+                    let rec = parse_line_with(line.as_bytes(), r.map()).unwrap();
+                    plain += usize::from(rec.error.is_none() && rec.tmdb_code.is_none());
+                    assert_eq!(
+                        r.classify(&rec),
+                        r.judge(rec.provider, rec.status, Envelope::of(&rec)),
+                        "{line}"
+                    );
+                }
+            }
+        }
+        assert!(plain > 1_000, "the table path was taken ({plain})");
     }
 }

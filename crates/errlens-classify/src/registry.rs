@@ -36,6 +36,9 @@ pub struct Registry {
     /// Provider `i` has id `i + 1` (id 0 is the unknown provider).
     providers: Vec<Provider>,
     map: Arc<ProviderMap>,
+    /// Per provider index (0: unknown), the verdict of each status 0..600 for a record
+    /// with no error, own code or false success flag: the hot path's table lookup.
+    pub(crate) plain: Vec<Box<[crate::Verdict]>>,
 }
 
 impl Registry {
@@ -133,10 +136,13 @@ impl Registry {
             }
             providers.push(p);
         }
-        Ok(Registry {
+        let mut r = Registry {
             providers,
             map: Arc::new(map),
-        })
+            plain: Vec::new(),
+        };
+        r.plain = r.plain_verdicts();
+        Ok(r)
     }
 
     /// The map the ingest front names providers with.
