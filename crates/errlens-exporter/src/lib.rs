@@ -65,7 +65,8 @@ pub struct ServeConfig {
     /// After SIGTERM/SIGINT and the last read and checkpoint, how long `/metrics` keeps
     /// answering (with the final values) before the server stops.
     pub shutdown_grace: Duration,
-    /// Connections open at once, and how long one may go without progress.
+    /// Connections open at once, and how long a request head or body may take to
+    /// arrive and a connection may go without progress.
     pub limits: conn::Limits,
     /// Latency histogram buckets, seconds.
     pub buckets: Vec<f64>,
@@ -252,6 +253,7 @@ pub fn run(
             ingest: cfg.ingest,
             allowed_hosts,
             web: cfg.web.clone(),
+            body_timeout: Some(cfg.limits.body_timeout),
         };
         // On the stop signal: refuse new /ingest bodies, read the followed files a last
         // time and save the checkpoint, keep /metrics answering for the grace period
@@ -272,17 +274,13 @@ pub fn run(
         let server: std::pin::Pin<
             Box<dyn std::future::Future<Output = std::io::Result<()>> + Send>,
         > = match tls {
-            Some(web) => Box::pin(std::future::IntoFuture::into_future(
-                axum::serve(
-                    conn::Guarded::new(tls::TlsListener::new(listener, web.clone())?, cfg.limits),
-                    router,
-                )
-                .with_graceful_shutdown(shutdown),
+            Some(web) => Box::pin(conn::serve(
+                tls::TlsListener::new(listener, web.clone())?,
+                cfg.limits,
+                router,
+                shutdown,
             )),
-            None => Box::pin(std::future::IntoFuture::into_future(
-                axum::serve(conn::Guarded::new(listener, cfg.limits), router)
-                    .with_graceful_shutdown(shutdown),
-            )),
+            None => Box::pin(conn::serve(listener, cfg.limits, router, shutdown)),
         };
         let deadline = async move {
             if signalled_rx.await.is_ok() {

@@ -5,6 +5,8 @@
 //! body of the content types a browser page may send without asking (`text/plain`,
 //! form data), so a web page cannot inject records. With a `--web.config.file`, every
 //! request passes [`crate::web::guard`] first (rate limit, basic auth, extra headers).
+//! A request body must arrive whole within `--web.body-timeout`
+//! ([`crate::conn::body_deadline`]).
 
 use crate::pipeline::Pipeline;
 use axum::body::Bytes;
@@ -48,6 +50,9 @@ pub struct HttpConfig {
     pub allowed_hosts: Vec<String>,
     /// The `--web.config.file` settings every request is checked against first.
     pub web: Option<Arc<crate::web::Web>>,
+    /// How long a request body may take to arrive once its head has been read and
+    /// checked (`--web.body-timeout`, [`crate::conn::body_deadline`]); None: no limit.
+    pub body_timeout: Option<std::time::Duration>,
 }
 
 /// Host names a loopback listener answers by default.
@@ -74,8 +79,15 @@ pub fn router(state: AppState, http: &HttpConfig) -> Router {
             .map(|h| h.to_ascii_lowercase())
             .collect(),
     );
+    let body_timeout = http.body_timeout;
     let r = r
         .layer(DefaultBodyLimit::max(max_body))
+        // Inside the checks below: the body's clock starts once the head passed them.
+        .layer(axum::middleware::from_fn(
+            move |req: axum::extract::Request, next: axum::middleware::Next| {
+                crate::conn::body_deadline(body_timeout, req, next)
+            },
+        ))
         .layer(axum::middleware::from_fn(
             move |req: axum::extract::Request, next: axum::middleware::Next| {
                 let allowed = allowed.clone();
@@ -266,8 +278,10 @@ async fn ingest(
 
 /// The body as sent, or decompressed by its `Content-Encoding` (gzip, deflate, zstd) up to
 /// `max_body` bytes: a larger result is refused with 413, an encoding errlens does not
-/// read with 415, a corrupt body with 400.
-pub(crate) fn decode(
+/// read with 415, a corrupt body with 400. Public for the fuzz targets
+/// (`crates/errlens-fuzz`), not API.
+#[doc(hidden)]
+pub fn decode(
     headers: &HeaderMap,
     body: Bytes,
     max_body: usize,

@@ -1,8 +1,9 @@
 //! TLS for `errlens serve` (rustls, ring provider): a listener that completes each
 //! handshake in its own task, with the settings of the web configuration in force at
-//! that moment, and hands axum the finished connections; and the client-certificate
-//! verifier of `RequestClientCert` and `RequireAnyClientCert` (a certificate is asked
-//! for, its possession proven, and not verified against a CA).
+//! that moment, and hands the HTTP server ([`crate::conn::serve`]) the finished
+//! connections; and the client-certificate verifier of `RequestClientCert` and
+//! `RequireAnyClientCert` (a certificate is asked for, its possession proven, and not
+//! verified against a CA).
 
 use crate::web::Web;
 use rustls::client::danger::HandshakeSignatureValid;
@@ -89,7 +90,8 @@ impl ClientCertVerifier for AnyClientCert {
     }
 }
 
-/// A TCP listener whose connections axum gets after their TLS handshake.
+/// A TCP listener whose connections the HTTP server gets after their TLS handshake
+/// (through axum's `Listener` trait).
 pub struct TlsListener {
     ready: mpsc::Receiver<(TlsStream<TcpStream>, SocketAddr)>,
     local: SocketAddr,

@@ -341,10 +341,23 @@ pub struct ServeArgs {
     #[arg(long = "web.max-connections", value_name = "N", default_value_t = 512)]
     pub max_connections: usize,
 
-    /// A connection that sends or receives nothing for this long is closed: a client
-    /// holding half a request, or an idle keep-alive connection.
+    /// A connection that sends or receives nothing at all for this long is closed: a
+    /// stalled client, or an idle keep-alive connection (the wait between requests).
     #[arg(long = "web.read-timeout", value_name = "DURATION", default_value = "30s", value_parser = parse_duration_ms)]
     pub read_timeout: i64,
+
+    /// A request head (request line and headers) must arrive whole within this time,
+    /// counted from the connection's accept for its first request and from the first
+    /// byte of each later one; otherwise the connection is closed, even if the head
+    /// keeps trickling in (slowloris).
+    #[arg(long = "web.header-timeout", value_name = "DURATION", default_value = "10s", value_parser = parse_duration_ms)]
+    pub header_timeout: i64,
+
+    /// A request body (POST /ingest, /v1/logs) must arrive whole within this time after
+    /// its head; otherwise the request gets 408 Request Timeout, nothing of the body is
+    /// counted, and the connection is closed.
+    #[arg(long = "web.body-timeout", value_name = "DURATION", default_value = "60s", value_parser = parse_duration_ms)]
+    pub body_timeout: i64,
 
     /// Also read standard input (in any shape; detected from its first bytes).
     #[arg(long)]
@@ -409,11 +422,15 @@ pub struct ServeArgs {
 
     /// Latency histogram buckets in seconds, comma-separated and increasing.
     #[arg(long, value_name = "LIST", value_parser = parse_buckets)]
-    pub buckets: Option<Vec<f64>>,
+    pub buckets: Option<Buckets>,
 }
 
+/// Histogram bucket bounds, in seconds, strictly increasing (one value of `--buckets`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Buckets(pub Vec<f64>);
+
 /// Parses `0.01,0.1,1` into increasing bucket bounds.
-pub fn parse_buckets(s: &str) -> Result<Vec<f64>, String> {
+pub fn parse_buckets(s: &str) -> Result<Buckets, String> {
     let v: Vec<f64> = s
         .split(',')
         .map(|x| {
@@ -425,7 +442,7 @@ pub fn parse_buckets(s: &str) -> Result<Vec<f64>, String> {
     if v.is_empty() || v.windows(2).any(|w| w[0] >= w[1]) || v[0] <= 0.0 {
         return Err("buckets must be positive and strictly increasing".to_owned());
     }
-    Ok(v)
+    Ok(Buckets(v))
 }
 
 #[derive(Debug, Args)]
@@ -623,6 +640,19 @@ mod tests {
     #[test]
     fn clap_definition_is_consistent() {
         Cli::command().debug_assert();
+    }
+
+    /// `--buckets` is read back as the type its field has (clap checks this only when
+    /// the argument is given, so `debug_assert` cannot).
+    #[test]
+    fn serve_buckets_parse() {
+        let cli = Cli::try_parse_from(["errlens", "serve", "--buckets", "0.005,0.01,1.28"])
+            .expect("parses");
+        let Command::Serve(args) = cli.command else {
+            panic!("serve");
+        };
+        assert_eq!(args.buckets, Some(Buckets(vec![0.005, 0.01, 1.28])));
+        assert!(Cli::try_parse_from(["errlens", "serve", "--buckets", "1,0.5"]).is_err());
     }
 
     #[test]

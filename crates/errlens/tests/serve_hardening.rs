@@ -1,6 +1,9 @@
 //! `errlens serve` under operators' conditions: compressed `/ingest` bodies (as Vector
 //! and Fluent Bit send them), decompression bombs, unknown encodings, a `--follow`
-//! target that does not exist yet, and a glob next to a link out of its directory.
+//! target that does not exist yet, the exporter conventions, a shutdown while clients
+//! hold half-sent requests, slow and stalled clients (the connection cap, and the
+//! read, header and body timeouts: stalled requests, slowloris heads, trickled bodies),
+//! and requests a web page could send.
 
 mod common;
 
@@ -268,4 +271,164 @@ fn ingest_is_guarded_against_web_pages() {
     let closed = Serve::start(&["--no-ingest"]);
     let (status, _) = closed.post("/ingest", body.as_bytes());
     assert!(status == 404 || status == 405, "{status}");
+}
+
+/// Sends `head` at once, then `drip` one byte every 300 ms (round and round), until
+/// errlens closes the connection; returns how long that took from the first byte of
+/// `drip`, and what errlens answered meanwhile (empty: it closed without a reply).
+fn trickle(stream: &mut std::net::TcpStream, head: &[u8], drip: &[u8]) -> (Duration, String) {
+    use std::io::{ErrorKind, Read as _, Write as _};
+    stream
+        .set_read_timeout(Some(Duration::from_millis(300)))
+        .unwrap();
+    stream.write_all(head).unwrap();
+    let started = std::time::Instant::now();
+    let mut reply = Vec::new();
+    let mut buf = [0u8; 4096];
+    for &b in drip.iter().cycle() {
+        assert!(
+            started.elapsed() < Duration::from_secs(6),
+            "still open after {:?}",
+            started.elapsed()
+        );
+        if stream.write_all(&[b]).is_err() {
+            break;
+        }
+        // The read's timeout paces the drip.
+        match stream.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => reply.extend_from_slice(&buf[..n]),
+            Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => {}
+            Err(_) => break,
+        }
+    }
+    (
+        started.elapsed(),
+        String::from_utf8_lossy(&reply).into_owned(),
+    )
+}
+
+/// One request on a keep-alive connection, its reply read whole (`GET /healthz`: "ok").
+fn healthz_on(stream: &mut std::net::TcpStream) -> String {
+    use std::io::{Read as _, Write as _};
+    stream
+        .write_all(b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+        .unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(3)))
+        .unwrap();
+    let mut reply = Vec::new();
+    let mut buf = [0u8; 1024];
+    while !reply.ends_with(b"\r\n\r\nok\n") {
+        match stream.read(&mut buf) {
+            Ok(0) | Err(_) => break,
+            Ok(n) => reply.extend_from_slice(&buf[..n]),
+        }
+    }
+    String::from_utf8_lossy(&reply).into_owned()
+}
+
+/// `--web.header-timeout`: a request head trickled in a byte at a time (slowloris) is
+/// cut after the header timeout although it never stalls long enough for
+/// `--web.read-timeout`, on a new connection and on a keep-alive one (there counted
+/// from the request's first byte: a keep-alive connection may sit idle between
+/// requests longer than the header timeout). Scrapes are served throughout.
+#[test]
+fn slowloris_heads_are_cut_at_the_header_timeout() {
+    let serve = Serve::start(&["--web.header-timeout", "1s", "--web.read-timeout", "30s"]);
+    let addr = serve.addr.clone();
+    let fresh = std::thread::spawn(move || {
+        let mut s = std::net::TcpStream::connect(&addr).unwrap();
+        trickle(
+            &mut s,
+            b"GET /metrics HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: ",
+            b"a",
+        )
+    });
+    let addr = serve.addr.clone();
+    let kept = std::thread::spawn(move || {
+        let mut s = std::net::TcpStream::connect(&addr).unwrap();
+        let first = healthz_on(&mut s);
+        // Idle for longer than the header timeout: still served.
+        std::thread::sleep(Duration::from_millis(1500));
+        let second = healthz_on(&mut s);
+        let cut = trickle(
+            &mut s,
+            b"",
+            b"GET /metrics HTTP/1.1\r\nX-Slow: aaaaaaaaaaaaaaaaaaaa",
+        );
+        (first, second, cut)
+    });
+    // Scrapes while both trickle.
+    std::thread::sleep(Duration::from_millis(500));
+    let (status, body) = serve.get("/metrics");
+    assert_eq!(status, 200);
+    assert!(body.contains("errlens_lines_total"));
+
+    let (took, reply) = fresh.join().unwrap();
+    assert!(
+        took >= Duration::from_millis(700) && took < Duration::from_secs(3),
+        "a new connection's trickled head was cut after {took:?}"
+    );
+    assert!(!reply.contains(" 200 "), "{reply}");
+    let (first, second, (took, reply)) = kept.join().unwrap();
+    assert!(first.starts_with("HTTP/1.1 200"), "{first}");
+    assert!(
+        second.starts_with("HTTP/1.1 200"),
+        "an idle keep-alive connection is not cut by the header timeout: {second:?}"
+    );
+    assert!(
+        took >= Duration::from_millis(700) && took < Duration::from_secs(3),
+        "a keep-alive connection's trickled head was cut after {took:?}"
+    );
+    assert!(!reply.contains(" 200 "), "{reply}");
+    assert_eq!(serve.get("/metrics").0, 200, "scrapes are served after");
+}
+
+/// `--web.body-timeout`: a request body trickled in a byte at a time gets 408 (or the
+/// connection closed) once the body timeout passes, on `/ingest` and `/v1/logs`, and
+/// none of its records is counted, although whole lines had arrived. Scrapes and
+/// ingests are served throughout.
+#[test]
+fn trickled_bodies_time_out_uncounted() {
+    let serve = Serve::start(&["--web.body-timeout", "1s", "--web.read-timeout", "30s"]);
+    let post = |path: &str, content_type: &str, start: String| {
+        let addr = serve.addr.clone();
+        let head = format!(
+            "POST {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: {content_type}\r\n\
+             Content-Length: 1000\r\n\r\n{start}"
+        );
+        std::thread::spawn(move || {
+            let mut s = std::net::TcpStream::connect(&addr).unwrap();
+            trickle(&mut s, head.as_bytes(), b"\n")
+        })
+    };
+    let ingest = post(
+        "/ingest",
+        "application/x-ndjson",
+        format!("{}\n{}\n", record(1), record(2)),
+    );
+    let otlp = post("/v1/logs", "application/json", "{\"resourceLogs\":[".into());
+    std::thread::sleep(Duration::from_millis(500));
+    assert_eq!(serve.get("/metrics").0, 200, "scrapes are served meanwhile");
+    for (name, trickled) in [("/ingest", ingest), ("/v1/logs", otlp)] {
+        let (took, reply) = trickled.join().unwrap();
+        assert!(
+            took >= Duration::from_millis(700) && took < Duration::from_secs(3),
+            "{name}: trickled body cut after {took:?}"
+        );
+        assert!(
+            reply.is_empty() || reply.starts_with("HTTP/1.1 408"),
+            "{name}: {reply}"
+        );
+    }
+    assert_eq!(
+        serve.sum("errlens_lines_total"),
+        0.0,
+        "nothing of a timed-out body is counted"
+    );
+    // A body sent whole is counted as ever.
+    let (status, reply) = serve.post("/ingest", format!("{}\n", record(3)).as_bytes());
+    assert_eq!(status, 200, "{reply}");
+    assert_eq!(serve.sum("errlens_lines_total"), 1.0);
 }

@@ -34,6 +34,8 @@ pub fn run(args: ServeArgs) -> anyhow::Result<Outcome> {
         limits: errlens_exporter::conn::Limits {
             max_connections: args.max_connections,
             idle_timeout: Duration::from_millis(args.read_timeout as u64),
+            header_timeout: Duration::from_millis(args.header_timeout as u64),
+            body_timeout: Duration::from_millis(args.body_timeout as u64),
         },
         stdin: args.stdin,
         state_dir: args.state_dir,
@@ -49,7 +51,9 @@ pub fn run(args: ServeArgs) -> anyhow::Result<Outcome> {
             ingest: std::sync::Arc::new(super::ingest::config(&args.ingest, &providers)?),
             providers,
         },
-        buckets: args.buckets.unwrap_or_else(|| DEFAULT_BUCKETS.to_vec()),
+        buckets: args
+            .buckets
+            .map_or_else(|| DEFAULT_BUCKETS.to_vec(), |b| b.0),
         web: web.clone(),
     };
     let registry = prometheus::Registry::new();
