@@ -13,7 +13,14 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-const LINES: u64 = 30_000;
+/// Lines the writer appends: 30,000, or `ERRLENS_RESTART_LINES` (the acceptance run
+/// uses 200,000).
+fn lines() -> u64 {
+    std::env::var("ERRLENS_RESTART_LINES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(30_000)
+}
 
 /// The metrics a scraper sees, by name: records, 429s, retries judged.
 fn scrape(text: &str) -> [f64; 3] {
@@ -34,6 +41,7 @@ fn scrape(text: &str) -> [f64; 3] {
 
 #[test]
 fn counters_survive_kills_and_stops_exactly() {
+    let total = lines();
     let dir = tempfile::tempdir().unwrap();
     let log = dir.path().join("api.jsonl");
     let state = dir.path().join("state");
@@ -47,9 +55,9 @@ fn counters_survive_kills_and_stops_exactly() {
         std::thread::spawn(move || {
             let mut f = std::fs::OpenOptions::new().append(true).open(&log).unwrap();
             let mut i = 0;
-            while i < LINES {
+            while i < total {
                 let mut burst = String::new();
-                for _ in 0..300.min(LINES - i) {
+                for _ in 0..300.min(total - i) {
                     burst.push_str(&record(i));
                     burst.push('\n');
                     i += 1;
@@ -99,20 +107,20 @@ fn counters_survive_kills_and_stops_exactly() {
     }
     writer.join().unwrap();
     assert!(done.load(Ordering::Acquire));
-    assert_eq!(written.load(Ordering::Acquire), LINES);
+    assert_eq!(written.load(Ordering::Acquire), total);
 
     // The last run reads the rest; its counters must equal the truth exactly.
     let serve = Serve::start(&args);
     let deadline = Instant::now() + Duration::from_secs(30);
-    while scrape(&serve.metrics())[0] < LINES as f64 && Instant::now() < deadline {
+    while scrape(&serve.metrics())[0] < total as f64 && Instant::now() < deadline {
         std::thread::sleep(Duration::from_millis(50));
     }
     let text = serve.metrics();
     check(&text, "at the end");
-    let truth_429 = (0..LINES).filter(|i| i % 6 == 3).count() as f64;
+    let truth_429 = (0..total).filter(|i| i % 6 == 3).count() as f64;
     assert_eq!(
         scrape(&text),
-        [LINES as f64, truth_429, LINES as f64],
+        [total as f64, truth_429, total as f64],
         "records, 429s and latency observations after 5 kills and 5 stops"
     );
     assert!(scrapes > 30);
