@@ -34,6 +34,9 @@ pub const MAX_CLIENTS: usize = 10_000;
 /// other id are counted under the error `<other>` (see [`Caps`]). Real APIs have tens.
 pub const MAX_ERRORS: usize = 10_000;
 
+/// Raw paths whose endpoint row is remembered; past it the memory starts afresh.
+const ENDPOINT_CACHE: usize = 1 << 15;
+
 /// Settings of an audit.
 #[derive(Debug, Clone)]
 pub struct AuditConfig {
@@ -291,6 +294,12 @@ pub struct Auditor {
     endpoints: Capped<EndpointRow>,
     /// Every other endpoint, per provider (by registry index).
     endpoints_other: Vec<(Pressure, Latency)>,
+    /// Endpoint rows by provider and raw path, so a path seen before is neither
+    /// templated nor looked up again: (slot, entry id) of its row, or
+    /// [`Capped::FOLDED`] for a path counted in the fold (which it is for good).
+    endpoint_cache: HashMap<Box<[u8]>, (u32, u32)>,
+    /// The key being looked up in `endpoint_cache`.
+    cache_key: Vec<u8>,
     minutes: HashMap<i64, Pressure>,
     /// The minute being counted and its counts so far (not yet in `minutes`).
     minute: (Option<i64>, Pressure),
@@ -337,6 +346,8 @@ impl Auditor {
             clients_other: ClientStats::default(),
             endpoints: Capped::new(caps.endpoints),
             endpoints_other: vec![Default::default(); slots],
+            endpoint_cache: HashMap::default(),
+            cache_key: Vec::with_capacity(128),
             config,
             summary,
             groups: HashMap::default(),
@@ -511,24 +522,37 @@ impl Auditor {
         }
 
         if let Some(path) = path {
-            let name = &mut self.scratch;
-            name.clear();
-            let provider = self.config.registry.name(rec.provider);
-            name.push_str(provider);
-            name.push(' ');
-            template_into(path, name, &self.secrets);
-            let others = &mut self.endpoints_other;
-            // A path templated to the fold's own name can only be counted in the fold.
-            let slot = if &name[provider.len() + 1..] == OTHER {
-                None
-            } else {
-                self.endpoints.slot(name, |e| {
-                    if let Some(o) = others.get_mut(e.value.provider.index()) {
-                        o.0.add(&e.value.pressure);
-                        o.1.merge(&e.value.latency);
+            let key = &mut self.cache_key;
+            key.clear();
+            key.push(p as u8);
+            key.extend_from_slice(path.as_bytes());
+            let endpoints = &self.endpoints;
+            let cached = self.endpoint_cache.get(&key[..]).and_then(|&(slot, id)| {
+                if slot == Capped::<EndpointRow>::FOLDED {
+                    Some(None)
+                } else {
+                    // The row may have been evicted and its slot reused since.
+                    (endpoints.entries().get(slot as usize)?.id == id)
+                        .then_some(Some(slot as usize))
+                }
+            });
+            let slot = match cached {
+                Some(slot) => slot,
+                None => {
+                    let slot = self.endpoint_slot(rec.provider, path);
+                    let value = match slot {
+                        Some(s) => (s as u32, self.endpoints.entries()[s].id),
+                        None => (Capped::<EndpointRow>::FOLDED, 0),
+                    };
+                    if self.endpoint_cache.len() >= ENDPOINT_CACHE {
+                        self.endpoint_cache.clear();
                     }
-                })
+                    self.endpoint_cache
+                        .insert(self.cache_key.as_slice().into(), value);
+                    slot
+                }
             };
+            let others = &mut self.endpoints_other;
             let counts = match slot {
                 Some(slot) => {
                     let row = &mut self.endpoints.entry_mut(slot).value;
@@ -564,6 +588,28 @@ impl Auditor {
             totals: &mut self.retries,
         };
         self.tracker.observe(rec, v, id, &mut sink);
+    }
+
+    /// The row of `path` (templated) under `provider`, or `None` when it is counted in
+    /// the provider's fold; admitting it may evict another row into the fold.
+    fn endpoint_slot(&mut self, provider: ProviderId, path: &str) -> Option<usize> {
+        let name = &mut self.scratch;
+        name.clear();
+        let provider_name = self.config.registry.name(provider);
+        name.push_str(provider_name);
+        name.push(' ');
+        template_into(path, name, &self.secrets);
+        // A path templated to the fold's own name can only be counted in the fold.
+        if &name[provider_name.len() + 1..] == OTHER {
+            return None;
+        }
+        let others = &mut self.endpoints_other;
+        self.endpoints.slot(name, |e| {
+            if let Some(o) = others.get_mut(e.value.provider.index()) {
+                o.0.add(&e.value.pressure);
+                o.1.merge(&e.value.latency);
+            }
+        })
     }
 
     /// Adds the current minute's counts to the per-minute map.

@@ -59,7 +59,10 @@ fn bucket(us: u64) -> u64 {
 
 /// The histogram of a list of buckets.
 fn dense(buckets: &[(u64, u64)]) -> Histogram<u64> {
-    let mut h = empty();
+    // Sized for the largest value at once, not grown value by value.
+    let high = buckets.iter().map(|&(b, _)| b).max().unwrap_or(0).max(2);
+    let mut h = Histogram::new_with_max(high, 3).expect("3 significant digits, high >= 2");
+    h.auto(true);
     for &(b, n) in buckets {
         h.record_n(b, n)
             .expect("an auto-resizing histogram records any clamped value");
