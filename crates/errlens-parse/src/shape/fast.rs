@@ -22,30 +22,42 @@ pub(crate) fn scan<'a>(line: &'a [u8], raw: &mut Raw<'a>, map: Option<&ProviderM
 }
 
 fn scan_fields<'a>(line: &'a [u8], raw: &mut Raw<'a>, map: Option<&ProviderMap>) -> Option<()> {
-    if !plain(line) {
-        return None;
+    // Most lines are compact JSON: without a space anywhere, no white space needs
+    // skipping between tokens.
+    match plain(line)? {
+        false => scan_object::<false>(line, raw, map),
+        true => scan_object::<true>(line, raw, map),
     }
+}
+
+/// The object of a plain line; `SPACES`: whether the line holds a space at all.
+#[inline(always)]
+fn scan_object<'a, const SPACES: bool>(
+    line: &'a [u8],
+    raw: &mut Raw<'a>,
+    map: Option<&ProviderMap>,
+) -> Option<()> {
     // Keys beyond errlens' own are looked up only when a definition adds some.
     let extras = map.filter(|m| m.has_extras());
     // SAFETY: `plain` accepted only bytes in 0x20..=0x7f, and ASCII is valid UTF-8.
     // (Checking again with `str::from_utf8` cost ~4% of a whole report.)
     let s = unsafe { std::str::from_utf8_unchecked(line) };
     let b = s.as_bytes();
-    let mut i = ws(b, 0);
+    let mut i = ws::<SPACES>(b, 0);
     if b.get(i) != Some(&b'{') {
         return None;
     }
-    i = ws(b, i + 1);
+    i = ws::<SPACES>(b, i + 1);
     if b.get(i) == Some(&b'}') {
         i += 1;
     } else {
         loop {
             let (key, next) = string(s, i)?;
-            i = ws(b, next);
+            i = ws::<SPACES>(b, next);
             if b.get(i) != Some(&b':') {
                 return None;
             }
-            i = ws(b, i + 1);
+            i = ws::<SPACES>(b, i + 1);
             let (value, next) = value(s, i)?;
             let field = match Field::from_name(key) {
                 Field::Other if extras.is_some() => raw.extra_field(key, extras),
@@ -54,9 +66,9 @@ fn scan_fields<'a>(line: &'a [u8], raw: &mut Raw<'a>, map: Option<&ProviderMap>)
             if !matches!(field, Field::Other) {
                 raw.set(field, value);
             }
-            i = ws(b, next);
+            i = ws::<SPACES>(b, next);
             match b.get(i) {
-                Some(b',') => i = ws(b, i + 1),
+                Some(b',') => i = ws::<SPACES>(b, i + 1),
                 Some(b'}') => {
                     i += 1;
                     break;
@@ -65,21 +77,31 @@ fn scan_fields<'a>(line: &'a [u8], raw: &mut Raw<'a>, map: Option<&ProviderMap>)
             }
         }
     }
-    (ws(b, i) == b.len()).then_some(())
+    (ws::<SPACES>(b, i) == b.len()).then_some(())
 }
 
-/// Whether every byte of `line` is printable ASCII (0x20–0x7f) other than a backslash.
+/// Whether every byte of `line` is printable ASCII (0x20–0x7f) other than a backslash
+/// (`None` if not), and whether one of them is a space.
 ///
 /// One branch-free pass the compiler vectorizes, instead of checking each string as it
 /// is found: such a line needs no unescaping and no control-character checks (control
 /// characters, even JSON's tab and CR white space, send the line to serde_json).
-fn plain(line: &[u8]) -> bool {
-    line.chunks(64).all(|chunk| {
-        chunk.iter().fold(0u8, |bad, &c| {
+fn plain(line: &[u8]) -> Option<bool> {
+    let mut spaces = false;
+    for chunk in line.chunks(64) {
+        let (bad, space) = chunk.iter().fold((0u8, 0u8), |(bad, space), &c| {
             // Below 0x20 wraps to 0xe0 and above; 0x80 and above land at 0x60 and above.
-            bad | u8::from(c.wrapping_sub(0x20) >= 0x60) | u8::from(c == b'\\')
-        }) == 0
-    })
+            (
+                bad | u8::from(c.wrapping_sub(0x20) >= 0x60) | u8::from(c == b'\\'),
+                space | u8::from(c == b' '),
+            )
+        });
+        if bad != 0 {
+            return None;
+        }
+        spaces |= space != 0;
+    }
+    Some(spaces)
 }
 
 /// The index of the first `"` in `b`.
@@ -103,10 +125,14 @@ fn find_quote(b: &[u8]) -> Option<usize> {
     b[i..].iter().position(|&c| c == b'"').map(|p| i + p)
 }
 
-/// Skips JSON white space (only spaces can occur: `plain` sent tabs, CR and LF away).
-fn ws(b: &[u8], mut i: usize) -> usize {
-    while b.get(i) == Some(&b' ') {
-        i += 1;
+/// Skips JSON white space (only spaces can occur: `plain` sent tabs, CR and LF away;
+/// none at all when the line has no space: `SPACES` false).
+#[inline(always)]
+fn ws<const SPACES: bool>(b: &[u8], mut i: usize) -> usize {
+    if SPACES {
+        while b.get(i) == Some(&b' ') {
+            i += 1;
+        }
     }
     i
 }
