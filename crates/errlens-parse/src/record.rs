@@ -157,26 +157,39 @@ fn split_url(
             .position(|&c| c == b'?' || c == b'#')
             .map_or(url.len(), |i| from + i)
     };
-    // A scheme is at most a few letters: look for "://" only near the start.
-    let head = &bytes[..url.len().min(16)];
-    let scheme_end = head
-        .iter()
-        .enumerate()
-        .position(|(i, &c)| c == b':' && head.get(i + 1..i + 3) == Some(b"//"));
-    let rest = match scheme_end {
-        Some(i) => i + 3,
-        None if url.starts_with("//") => 2,
-        None if url.starts_with('/') => return (None, Some(0..path_end(0))),
-        None => return (None, None),
+    // A scheme is at most a few letters: look for "://" only near the start (the
+    // usual two first: what the search would find for them).
+    let rest = if bytes.starts_with(b"https://") {
+        8
+    } else if bytes.starts_with(b"http://") {
+        7
+    } else {
+        let head = &bytes[..url.len().min(16)];
+        let scheme_end = head
+            .iter()
+            .enumerate()
+            .position(|(i, &c)| c == b':' && head.get(i + 1..i + 3) == Some(b"//"));
+        match scheme_end {
+            Some(i) => i + 3,
+            None if url.starts_with("//") => 2,
+            None if url.starts_with('/') => return (None, Some(0..path_end(0))),
+            None => return (None, None),
+        }
     };
-    let end = bytes[rest..]
-        .iter()
-        .position(|&c| matches!(c, b'/' | b'?' | b'#'))
-        .map_or(url.len(), |i| rest + i);
-    let host_start = bytes[rest..end]
-        .iter()
-        .rposition(|&c| c == b'@')
-        .map_or(rest, |i| rest + i + 1);
+    // The authority ends at the path, query or fragment; the host follows its last
+    // `@` (user info). One pass for both.
+    let mut end = url.len();
+    let mut host_start = rest;
+    for (i, &c) in bytes[rest..].iter().enumerate() {
+        match c {
+            b'/' | b'?' | b'#' => {
+                end = rest + i;
+                break;
+            }
+            b'@' => host_start = rest + i + 1,
+            _ => {}
+        }
+    }
     let host = (host_start < end).then_some(host_start..end);
     let path = if url[end..].starts_with('/') {
         end..path_end(end)
@@ -260,6 +273,12 @@ mod tests {
         assert_eq!(parts("garbage"), (None, None));
         assert_eq!(parts("https://"), (None, Some("")));
         assert_eq!(parts("https://@/x"), (None, Some("/x")));
+        // The last `@` of the authority; other schemes and cases by the search.
+        assert_eq!(parts("http://a@b@h:1/x"), (Some("h:1"), Some("/x")));
+        assert_eq!(parts("HTTPS://H/x?q"), (Some("H"), Some("/x")));
+        assert_eq!(parts("ftp://h"), (Some("h"), Some("")));
+        assert_eq!(parts("//h/p"), (Some("h"), Some("/p")));
+        assert_eq!(parts("https://h/a@b"), (Some("h"), Some("/a@b")));
     }
 
     #[test]
