@@ -584,8 +584,9 @@ impl ChainState {
                     open = Some(step(open, *e, window, &mut named));
                 }
                 let open = open.expect("a head has events");
-                if h.closed {
-                    // The right side started a new chain after the prefix.
+                if h.closed || expired(&open, window, right.max_ts) {
+                    // The right side started a new chain after the prefix (or its
+                    // clock went past the chain's horizon).
                     named.chain(&open);
                 } else {
                     out_tails.insert(
@@ -603,7 +604,7 @@ impl ChainState {
                     client: &h.client,
                     inner: sink,
                 };
-                replay_fresh(&h, window, &mut named, &mut out_tails);
+                replay_fresh(&h, window, right.max_ts, &mut named, &mut out_tails);
             } else if let Some(lh) = heads.get_mut(&h.key) {
                 if lh.closed {
                     // Left resolved this key after its prefix, and its open chain is
@@ -612,7 +613,7 @@ impl ChainState {
                         client: &h.client,
                         inner: sink,
                     };
-                    replay_fresh(&h, window, &mut named, &mut out_tails);
+                    replay_fresh(&h, window, right.max_ts, &mut named, &mut out_tails);
                 } else {
                     lh.events.extend_from_slice(&h.events);
                     lh.closed = h.closed;
@@ -622,7 +623,7 @@ impl ChainState {
                             client: &lh.client,
                             inner: sink,
                         };
-                        replay_fresh(&lh, window, &mut named, &mut out_tails);
+                        replay_fresh(&lh, window, right.max_ts, &mut named, &mut out_tails);
                     }
                 }
             } else if first_ts(&h)
@@ -634,7 +635,7 @@ impl ChainState {
                     client: &h.client,
                     inner: sink,
                 };
-                replay_fresh(&h, window, &mut named, &mut out_tails);
+                replay_fresh(&h, window, right.max_ts, &mut named, &mut out_tails);
             } else {
                 heads.insert(h.key, h);
             }
@@ -650,8 +651,7 @@ impl ChainState {
         // right side's clock. The rest stay open for the next shard.
         for (key, t) in tails {
             let seen_right = right_tails.contains_key(&key) || out_tails.contains_key(&key);
-            let expired = matches!((t.chain.last.ts, right.max_ts), (Some(a), Some(now)) if a + t.chain.last.horizon_ms(window) + SWEEP_SLACK_MS < now);
-            if seen_right || expired {
+            if seen_right || expired(&t.chain, window, right.max_ts) {
                 sink.chain(&t.chain);
             } else {
                 out_tails.insert(key, t);
@@ -697,13 +697,27 @@ fn first_ts(h: &Head) -> Option<i64> {
     h.events.first().and_then(|e| e.ts)
 }
 
-fn replay_fresh<S: Sink>(h: &Head, window: i64, sink: &mut S, out: &mut HashMap<u64, Tail>) {
+/// Whether `chain` can no longer be continued at log time `now` (what a single pass's
+/// sweep closes).
+fn expired(chain: &OpenChain, window: i64, now: Option<i64>) -> bool {
+    matches!((chain.last.ts, now), (Some(a), Some(now)) if a + chain.last.horizon_ms(window) + SWEEP_SLACK_MS < now)
+}
+
+/// Replays a prefix that has no history; its chain stays open in `out` unless a later
+/// event closed it or it expired by `now`.
+fn replay_fresh<S: Sink>(
+    h: &Head,
+    window: i64,
+    now: Option<i64>,
+    sink: &mut S,
+    out: &mut HashMap<u64, Tail>,
+) {
     let mut open = None;
     for e in &h.events {
         open = Some(step(open, *e, window, sink));
     }
     let open = open.expect("a head has events");
-    if h.closed {
+    if h.closed || expired(&open, window, now) {
         sink.chain(&open);
     } else {
         out.insert(

@@ -70,6 +70,17 @@ fn dense(buckets: &[(u64, u64)]) -> Histogram<u64> {
     h
 }
 
+/// `h` with its highest trackable value (written in the serialization's header) set by
+/// its largest value alone: recording and merging grow it differently, and a summary
+/// must not depend on how its audit was split.
+fn canonical(h: &Histogram<u64>) -> Histogram<u64> {
+    let mut c =
+        Histogram::new_with_max(h.max().max(2), 3).expect("3 significant digits, high >= 2");
+    c.auto(true);
+    c.add(h).expect("auto-resizing histograms always add");
+    c
+}
+
 impl PartialEq for Latency {
     fn eq(&self, other: &Self) -> bool {
         *self.histogram() == *other.histogram()
@@ -204,7 +215,7 @@ impl Serialize for Latency {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         let mut buf = Vec::new();
         V2Serializer::new()
-            .serialize(&*self.histogram(), &mut buf)
+            .serialize(&canonical(&self.histogram()), &mut buf)
             .map_err(|e| serde::ser::Error::custom(format!("histogram: {e:?}")))?;
         s.serialize_str(&base64::engine::general_purpose::STANDARD.encode(buf))
     }

@@ -206,3 +206,46 @@ fn latency_quantiles_within_one_percent_of_exact() {
         }
     }
 }
+
+/// A summary does not depend on where its input was cut: a chain the single pass closed
+/// by its clock is not left open by a merge (the cut here falls before a failure whose
+/// chain expires ten minutes later), and latency histograms grown by merging serialize
+/// as those grown by recording. Both found by the `audit_merge` fuzz target
+/// (fuzz/regressions/audit_merge/).
+#[test]
+fn summaries_do_not_depend_on_the_cut() {
+    let mut lines: Vec<String> = vec![
+        r#"{"ts":1795168800000,"url":"https://api.simkl.com/c","status":200}"#.into(),
+        r#"{"ts":1795168801000,"url":"https://api.simkl.com/a","status":500}"#.into(),
+        r#"{"ts":1795169400000,"url":"https://api.simkl.com/b","status":200}"#.into(),
+    ];
+    // One endpoint whose latencies fill more buckets than a list holds, low ones first.
+    for (i, ms) in (1..=30).chain(2_000..2_031).enumerate() {
+        lines.push(format!(
+            r#"{{"ts":{},"url":"https://api.simkl.com/e","status":200,"latency_ms":{ms}}}"#,
+            1_795_169_400_000u64 + i as u64
+        ));
+    }
+    let text = lines.join("\n") + "\n";
+    let whole = audit(text.as_bytes(), false);
+    for cut in [1, 2, 3, 33] {
+        let at = lines[..cut].iter().map(|l| l.len() + 1).sum::<usize>();
+        let mut merged = audit(&text.as_bytes()[..at], false);
+        merged.merge(&audit(&text.as_bytes()[at..], true)).unwrap();
+        let json = |s: &Summary| {
+            let mut v: Value = serde_json::from_str(&s.to_json()).unwrap();
+            v.as_object_mut().unwrap().remove("inputs");
+            v
+        };
+        assert_eq!(
+            json(&merged)["chain_state"]["tails"],
+            json(&whole)["chain_state"]["tails"],
+            "open chains, cut after line {cut}"
+        );
+        assert_eq!(
+            json(&merged)["endpoints"],
+            json(&whole)["endpoints"],
+            "endpoint rows, cut after line {cut}"
+        );
+    }
+}
