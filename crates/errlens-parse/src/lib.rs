@@ -28,5 +28,7 @@ pub use front::{Decoder, IngestConfig, RecordSink};
 pub use input::{open_input, InputError};
 pub use provider::{EnvelopeSlot, ProviderId, ProviderMap};
 pub use record::{ParseError, Record, StatusSource};
+#[doc(hidden)]
+pub use shape::flat::fast_and_serde;
 pub use shape::flat::{parse_line, parse_line_with};
 pub use shape::{Shape, ShapeKind};

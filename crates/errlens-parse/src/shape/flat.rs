@@ -64,6 +64,24 @@ pub(crate) fn parse_serde<'a>(
     Ok(raw)
 }
 
+/// The flat line read by the fast scanner alone (`None` when it leaves the line to
+/// serde_json) and by serde_json alone: the two readings that must agree whenever the
+/// scanner answers. A hook for the fuzz targets (`crates/errlens-fuzz`), not API.
+#[doc(hidden)]
+#[allow(clippy::type_complexity)]
+pub fn fast_and_serde<'a>(
+    line: &'a [u8],
+    map: Option<&ProviderMap>,
+) -> (
+    Option<Result<Record<'a>, ParseError>>,
+    Result<Record<'a>, ParseError>,
+) {
+    let mut raw = Raw::default();
+    let fast = super::fast::scan(line, &mut raw, map).then(|| raw.into_record(map));
+    let serde = parse_serde(line, map).and_then(|raw| raw.into_record(map));
+    (fast, serde)
+}
+
 /// Parses one line with serde_json only, to a record.
 #[cfg(test)]
 pub(crate) fn parse_line_serde(line: &[u8]) -> Result<Record<'_>, ParseError> {
