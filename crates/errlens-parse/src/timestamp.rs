@@ -3,6 +3,8 @@
 //! Log timestamps have a fixed layout, so this is a hand-written fixed-offset parser
 //! rather than a general date library: it is on the hot path of every line.
 
+use std::cell::Cell;
+
 /// Epoch values at or above this are taken as milliseconds, below it as seconds.
 ///
 /// 10^11 seconds is the year 5138, while 10^11 milliseconds is March 1973: no request
@@ -55,13 +57,28 @@ pub fn parse_rfc3339(s: &str) -> Option<i64> {
     if b[13] != b':' || b[16] != b':' {
         return None;
     }
-    let (year, month, day) = (num2(0)? * 100 + num2(2)?, num2(5)?, num2(8)?);
-    let (hour, min, sec) = (num2(11)?, num2(14)?, num2(17)?);
-    if !(1..=12).contains(&month) || day < 1 || day > days_in_month(year, month) {
-        return None;
-    }
+    // Logs are in time order: the date, hour and minute (the first 16 bytes) are
+    // usually those of the line before, converted once.
+    let head: [u8; 16] = b[..16].try_into().expect("at least 19 bytes");
+    let minute_secs = match LAST_MINUTE.with(Cell::get) {
+        (h, secs) if h == head => secs,
+        _ => {
+            let (year, month, day) = (num2(0)? * 100 + num2(2)?, num2(5)?, num2(8)?);
+            let (hour, min) = (num2(11)?, num2(14)?);
+            if !(1..=12).contains(&month) || day < 1 || day > days_in_month(year, month) {
+                return None;
+            }
+            if hour > 23 || min > 59 {
+                return None;
+            }
+            let secs = days_from_civil(year, month, day) * 86_400 + hour * 3600 + min * 60;
+            LAST_MINUTE.with(|c| c.set((head, secs)));
+            secs
+        }
+    };
+    let sec = num2(17)?;
     // 60 is a leap second; fold it into the next minute's first second.
-    if hour > 23 || min > 59 || sec > 60 {
+    if sec > 60 {
         return None;
     }
     let mut i = 19;
@@ -106,9 +123,14 @@ pub fn parse_rfc3339(s: &str) -> Option<i64> {
         }
         _ => return None,
     };
-    let days = days_from_civil(year, month, day);
-    let secs = days * 86_400 + hour * 3600 + min * 60 + sec - offset_min * 60;
+    let secs = minute_secs + sec - offset_min * 60;
     Some(secs * 1000 + millis)
+}
+
+thread_local! {
+    /// The first 16 bytes of the last valid timestamp parsed on this thread
+    /// (`YYYY-MM-DDTHH:MM`) and that minute in Unix seconds (UTC, before any offset).
+    static LAST_MINUTE: Cell<([u8; 16], i64)> = const { Cell::new(([0; 16], 0)) };
 }
 
 /// Formats Unix milliseconds as an RFC 3339 UTC timestamp truncated to the minute
@@ -166,6 +188,46 @@ fn civil_from_days(z: i64) -> (i64, i64, i64) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The remembered minute changes nothing: every string parses the same whatever
+    /// was parsed before it on the thread.
+    #[test]
+    fn the_minute_cache_is_transparent() {
+        let texts = [
+            "2026-11-20T10:00:00.036Z",
+            "2026-11-20T10:00:59Z",
+            "2026-11-20T10:00:60Z",
+            "2026-11-20T10:00:61Z",
+            "2026-11-20T10:01:00+02:00",
+            "2026-11-20t10:01:00-0130",
+            "2026-11-20 10:01:07,5Z",
+            "2026-02-29T10:01:00Z",
+            "2024-02-29T23:59:59.999Z",
+            "2024-02-29T23:59:5xZ",
+            "2024-13-01T00:00:00Z",
+            "1970-01-01T00:00:00Z",
+        ];
+        let fresh: Vec<Option<i64>> = texts
+            .iter()
+            .map(|t| {
+                LAST_MINUTE.with(|c| c.set(([0; 16], 0)));
+                parse_rfc3339(t)
+            })
+            .collect();
+        assert_eq!(fresh[0], Some(1_795_168_800_036));
+        assert_eq!(fresh[7], None, "2026 is no leap year");
+        for order in [false, true] {
+            let mut idx: Vec<usize> = (0..texts.len()).collect();
+            if order {
+                idx.reverse();
+            }
+            for _ in 0..2 {
+                for &k in &idx {
+                    assert_eq!(parse_rfc3339(texts[k]), fresh[k], "{}", texts[k]);
+                }
+            }
+        }
+    }
 
     #[test]
     fn rfc3339_variants() {
