@@ -35,6 +35,10 @@ pub struct GroupChange {
     pub error: Option<String>,
     /// TMDB code.
     pub tmdb_code: Option<i64>,
+    /// The body's success flag said false (as in the report's group; shown only when
+    /// true).
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub unsuccessful: bool,
     /// Outcome class.
     pub class: String,
     /// Records in the report that has it.
@@ -48,6 +52,7 @@ impl From<&Group> for GroupChange {
             status: g.status,
             error: g.error.clone(),
             tmdb_code: g.tmdb_code,
+            unsuccessful: g.unsuccessful,
             class: g.class.clone(),
             count: g.count,
         }
@@ -90,10 +95,17 @@ impl Diff {
     }
 }
 
-type GroupKey = (String, u16, Option<String>, Option<i64>);
+/// A group as the report keys it: provider, status, error, code, success flag false.
+type GroupKey = (String, u16, Option<String>, Option<i64>, bool);
 
 fn key(g: &Group) -> GroupKey {
-    (g.provider.clone(), g.status, g.error.clone(), g.tmdb_code)
+    (
+        g.provider.clone(),
+        g.status,
+        g.error.clone(),
+        g.tmdb_code,
+        g.unsuccessful,
+    )
 }
 
 /// Compares two reports. `tolerance` bounds what counts as a change: a share (a path
@@ -173,5 +185,57 @@ pub fn diff(old: &Report, new: &Report, tolerance: f64) -> Diff {
             .collect(),
         tolerance,
         deltas,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{AuditConfig, Auditor, ReportOptions};
+    use errlens_classify::Registry;
+    use errlens_parse::IngestConfig;
+    use std::sync::Arc;
+
+    fn report(registry: &Arc<Registry>, log: &str) -> Report {
+        let config = AuditConfig {
+            registry: Arc::clone(registry),
+            ingest: Arc::new(IngestConfig {
+                providers: Arc::clone(registry.map()),
+                ..IngestConfig::default()
+            }),
+            ..AuditConfig::default()
+        };
+        let mut a = Auditor::new(config);
+        a.read("log", log.as_bytes()).unwrap();
+        Report::from_summary(
+            &a.finish(),
+            &ReportOptions {
+                top: 10,
+                registry: Arc::clone(registry),
+            },
+        )
+    }
+
+    /// Two failing groups that differ only in the body's success flag (an OMDb error
+    /// with and without `"Response":"False"`) are two groups for `diff` too.
+    #[test]
+    fn groups_differing_in_the_success_flag_are_told_apart() {
+        let registry = Arc::new(
+            Registry::load(&[concat!(
+                env!("CARGO_MANIFEST_DIR"),
+                "/../../providers/omdb.toml"
+            )])
+            .unwrap(),
+        );
+        let with = r#"{"url":"https://www.omdbapi.com/?t=x","status":200,"Response":"False","Error":"Movie not found!"}"#;
+        let without =
+            r#"{"url":"https://www.omdbapi.com/?t=x","status":200,"Error":"Movie not found!"}"#;
+        let old = report(&registry, &format!("{with}\n"));
+        let new = report(&registry, &format!("{with}\n{without}\n"));
+        assert_eq!(new.groups.iter().filter(|g| g.failure).count(), 2);
+        let d = diff(&old, &new, 0.0);
+        assert_eq!(d.new_groups.len(), 1, "{:?}", d.new_groups);
+        assert!(!d.new_groups[0].unsuccessful);
+        assert!(d.gone_groups.is_empty());
     }
 }
