@@ -521,6 +521,9 @@ pub struct ReportArgs {
     pub retry_window: i64,
 
     /// How many clients and endpoints to list before folding the rest into `other`.
+    /// (Counts are kept for at most 10,000 client ids, 500 endpoints and 10,000 error
+    /// ids: past that, those of smallest stable hash keep theirs and the rest are
+    /// counted under `<other>`; see docs/report-schema.md.)
     #[arg(long, value_name = "N", default_value_t = 10)]
     pub top: usize,
 
@@ -576,6 +579,9 @@ pub struct MergeArgs {
     pub output: Option<PathBuf>,
 
     /// How many clients and endpoints to list before folding the rest into `other`.
+    /// (Counts are kept for at most 10,000 client ids, 500 endpoints and 10,000 error
+    /// ids: past that, those of smallest stable hash keep theirs and the rest are
+    /// counted under `<other>`; see docs/report-schema.md.)
     #[arg(long, value_name = "N", default_value_t = 10)]
     pub top: usize,
 }
