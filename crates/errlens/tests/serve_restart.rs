@@ -156,3 +156,88 @@ fn stopping_keeps_metrics_for_the_grace_period_and_refuses_ingest() {
     // With a state directory /metrics shows what is saved: one poll interval later.
     assert!(again.wait_for("errlens_lines_total", 200.0, Duration::from_secs(5)));
 }
+
+/// The checkpoint is written as the docs say, seen by strace on a real stop: the
+/// temporary file is fsync'd, renamed over the state file, and the directory is
+/// fsync'd after the rename (so a power loss leaves the old state or the new one).
+#[test]
+fn checkpoints_are_fsynced_then_renamed_then_the_directory_fsynced() {
+    common::require_from("strace", "strace");
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("api.jsonl");
+    let state = dir.path().join("state");
+    let trace = dir.path().join("trace");
+    std::fs::write(&log, format!("{}\n{}\n", record(0), record(1))).unwrap();
+    let status = std::process::Command::new("strace")
+        .args([
+            "-f",
+            "-qq",
+            "-e",
+            "trace=openat,fsync,fdatasync,rename,renameat,renameat2",
+        ])
+        .arg("-o")
+        .arg(&trace)
+        .args(["timeout", "--preserve-status", "-s", "TERM", "3"])
+        .arg(assert_cmd::cargo::cargo_bin("errlens"))
+        .arg("serve")
+        .arg("--follow")
+        .arg(&log)
+        .arg("--from-start")
+        .arg("--state-dir")
+        .arg(&state)
+        .args(["--listen", "127.0.0.1:0", "--shutdown-grace", "0"])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .status()
+        .unwrap();
+    assert_eq!(
+        status.code(),
+        Some(0),
+        "errlens serve stops cleanly on SIGTERM"
+    );
+    let text = std::fs::read_to_string(&trace).unwrap();
+    // The syscalls after the pid, one per line.
+    let calls: Vec<&str> = text
+        .lines()
+        .filter_map(|l| l.split_once(' ').map(|(_, c)| c.trim_start()))
+        .collect();
+    let fd_of = |call: &str| -> Option<String> {
+        call.rsplit_once("= ").map(|(_, fd)| fd.trim().to_owned())
+    };
+    let state_file = state.join("errlens-serve.state.json");
+    let tmp = format!("{}.tmp", state_file.display());
+    let rename = calls
+        .iter()
+        .rposition(|c| {
+            c.starts_with("rename")
+                && c.contains(&tmp)
+                && c.contains(&format!("{}\"", state_file.display()))
+        })
+        .unwrap_or_else(|| panic!("no rename of the state file in:\n{text}"));
+    // Before it: the temporary file opened and that fd fsync'd.
+    let tmp_fd = calls[..rename]
+        .iter()
+        .rposition(|c| c.starts_with("openat") && c.contains(&format!("\"{tmp}\"")))
+        .and_then(|i| fd_of(calls[i]))
+        .expect("the temporary file is opened");
+    assert!(
+        calls[..rename]
+            .iter()
+            .any(|c| c.starts_with(&format!("fsync({tmp_fd})"))
+                || c.starts_with(&format!("fdatasync({tmp_fd})"))),
+        "the temporary file is fsync'd before the rename:\n{text}"
+    );
+    // After it: the directory opened and fsync'd.
+    let dir_open = calls[rename..]
+        .iter()
+        .position(|c| c.starts_with("openat") && c.contains(&format!("\"{}\"", state.display())))
+        .map(|i| rename + i)
+        .expect("the state directory is opened after the rename");
+    let dir_fd = fd_of(calls[dir_open]).unwrap();
+    assert!(
+        calls[dir_open..]
+            .iter()
+            .any(|c| c.starts_with(&format!("fsync({dir_fd})"))),
+        "the directory is fsync'd after the rename:\n{text}"
+    );
+}
