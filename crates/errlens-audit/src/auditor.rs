@@ -556,7 +556,6 @@ impl Auditor {
             let counts = match slot {
                 Some(slot) => {
                     let row = &mut self.endpoints.entry_mut(slot).value;
-                    row.provider = rec.provider;
                     Some((&mut row.pressure, &mut row.latency))
                 }
                 None => others.get_mut(p).map(|(a, b)| (a, b)),
@@ -604,12 +603,15 @@ impl Auditor {
             return None;
         }
         let others = &mut self.endpoints_other;
-        self.endpoints.slot(name, |e| {
+        let slot = self.endpoints.slot(name, |e| {
             if let Some(o) = others.get_mut(e.value.provider.index()) {
                 o.0.add(&e.value.pressure);
                 o.1.merge(&e.value.latency);
             }
-        })
+        })?;
+        // The name holds the provider, so a row's provider never changes.
+        self.endpoints.entry_mut(slot).value.provider = provider;
+        Some(slot)
     }
 
     /// Adds the current minute's counts to the per-minute map.

@@ -31,10 +31,17 @@ pub const MAX_NAME_BYTES: usize = 256;
 /// `name` cut to at most [`MAX_NAME_BYTES`] bytes, at a character boundary.
 #[inline]
 pub(crate) fn cut(name: &str) -> &str {
-    if name.len() <= MAX_NAME_BYTES {
+    cut_to(name, MAX_NAME_BYTES)
+}
+
+/// `name` cut to at most `max` bytes, at a character boundary: how a logged name is
+/// bounded before it is kept (here, and in the exporter's label values).
+#[inline]
+pub fn cut_to(name: &str, max: usize) -> &str {
+    if name.len() <= max {
         return name;
     }
-    let mut end = MAX_NAME_BYTES;
+    let mut end = max;
     while !name.is_char_boundary(end) {
         end -= 1;
     }

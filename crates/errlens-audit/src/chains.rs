@@ -467,12 +467,7 @@ impl Tracker {
     fn sweep(&mut self, now: i64, sink: &mut impl Sink) {
         let window = self.window_ms;
         self.slots.retain(|_, slot| {
-            let expired = slot.open.is_some_and(|o| {
-                o.last
-                    .ts
-                    .is_some_and(|t| t + o.last.horizon_ms(window) + SWEEP_SLACK_MS < now)
-            });
-            if expired {
+            if slot.open.is_some_and(|o| expired(&o, window, Some(now))) {
                 sink.chain(&slot.open.take().expect("checked"));
             }
             // A key with an unresolved prefix must stay: a merge may still resolve it.

@@ -23,6 +23,6 @@ pub mod report;
 pub mod summary;
 
 pub use auditor::{AuditConfig, Auditor, Caps, MAX_CLIENTS, MAX_ENDPOINTS, MAX_ERRORS};
-pub use capped::MAX_NAME_BYTES;
+pub use capped::{cut_to, MAX_NAME_BYTES};
 pub use report::{Group, MalformedLine, Report, ReportOptions, SCHEMA};
 pub use summary::{InputStats, Summary, SummaryError, SUMMARY_SCHEMA};

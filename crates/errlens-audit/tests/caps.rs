@@ -3,6 +3,8 @@
 //! `other`, so the rows always sum to the total, and the result is the same for one
 //! pass, any thread count, and any split into merged shards.
 
+mod common;
+
 use errlens_audit::parallel::{audit_file, audit_stream};
 use errlens_audit::{
     AuditConfig, Auditor, Caps, Report, ReportOptions, Summary, MAX_CLIENTS, MAX_ENDPOINTS,
@@ -151,28 +153,12 @@ fn single(text: &str, caps: Caps) -> Summary {
     a.finish()
 }
 
-/// Splits at the line boundaries nearest to the given fractions.
+/// `text` split at the line boundaries nearest after the given fractions.
 fn split<'a>(text: &'a str, cuts: &[f64]) -> Vec<&'a str> {
-    let bytes = text.as_bytes();
-    let mut points: Vec<usize> = cuts
-        .iter()
-        .map(|f| {
-            let at = (bytes.len() as f64 * f) as usize;
-            bytes[at..]
-                .iter()
-                .position(|b| *b == b'\n')
-                .map_or(bytes.len(), |p| at + p + 1)
-        })
-        .collect();
-    points.sort_unstable();
-    points.dedup();
-    let mut shards = Vec::new();
-    let mut start = 0;
-    for p in points.into_iter().chain(std::iter::once(bytes.len())) {
-        shards.push(&text[start..p]);
-        start = p;
-    }
-    shards
+    common::split(text.as_bytes(), cuts)
+        .into_iter()
+        .map(|s| std::str::from_utf8(s).expect("cut at newlines"))
+        .collect()
 }
 
 /// Each shard audited on its own (the first as the start of the input when

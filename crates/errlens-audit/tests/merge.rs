@@ -3,6 +3,9 @@
 //! order, gives the same report as one pass over the whole log. Also: latency
 //! quantiles against exact nearest-rank quantiles.
 
+mod common;
+
+use common::split;
 use errlens_audit::{AuditConfig, Auditor, Report, ReportOptions, Summary};
 use errlens_gen::{generate, GenConfig};
 use proptest::prelude::*;
@@ -49,30 +52,7 @@ fn comparable(s: &Summary) -> Value {
     v
 }
 
-/// Splits at the line boundaries nearest to the given fractions.
-fn split(bytes: &[u8], cuts: &[f64]) -> Vec<Vec<u8>> {
-    let mut points: Vec<usize> = cuts
-        .iter()
-        .map(|f| {
-            let at = (bytes.len() as f64 * f) as usize;
-            bytes[at..]
-                .iter()
-                .position(|b| *b == b'\n')
-                .map_or(bytes.len(), |p| at + p + 1)
-        })
-        .collect();
-    points.sort_unstable();
-    points.dedup();
-    let mut shards = Vec::new();
-    let mut start = 0;
-    for p in points.into_iter().chain(std::iter::once(bytes.len())) {
-        shards.push(bytes[start..p].to_vec());
-        start = p;
-    }
-    shards
-}
-
-fn merged(shards: &[Vec<u8>]) -> Summary {
+fn merged(shards: &[&[u8]]) -> Summary {
     let mut acc: Option<Summary> = None;
     for shard in shards {
         let s = audit(shard, true);

@@ -277,14 +277,7 @@ pub const MAX_LABEL_BYTES: usize = 128;
 
 /// `name` cut to at most [`MAX_LABEL_BYTES`] bytes, at a character boundary.
 pub fn truncate_label(name: &str) -> &str {
-    if name.len() <= MAX_LABEL_BYTES {
-        return name;
-    }
-    let mut end = MAX_LABEL_BYTES;
-    while !name.is_char_boundary(end) {
-        end -= 1;
-    }
-    &name[..end]
+    errlens_audit::cut_to(name, MAX_LABEL_BYTES)
 }
 
 /// Admits label values (clients, endpoints) up to a bound; everything else is `other`.

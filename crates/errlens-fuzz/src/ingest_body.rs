@@ -185,10 +185,7 @@ fn ingest(body: &[u8]) {
         .flatten();
     let units = match &array {
         Some(elements) => elements.len() as u64,
-        None => {
-            let newlines = body.iter().filter(|&&b| b == b'\n').count() as u64;
-            newlines + u64::from(!body.is_empty() && !body.ends_with(b"\n"))
-        }
+        None => crate::line_count(body),
     };
     assert!(
         out.records + out.blank + out.malformed >= units,

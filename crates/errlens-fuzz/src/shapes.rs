@@ -210,12 +210,6 @@ fn add(total: &mut Tally, t: &Tally) {
     total.last_line = total.last_line.max(t.last_line);
 }
 
-/// Lines in `data`: the newlines, and a last line without one.
-fn line_count(data: &[u8]) -> u64 {
-    let newlines = data.iter().filter(|&&b| b == b'\n').count() as u64;
-    newlines + u64::from(!data.is_empty() && !data.ends_with(b"\n"))
-}
-
 /// The bytes as a whole input, as `errlens report` reads a file: sniffed on its head
 /// (unless forced), then framed lines, or one document.
 fn input(cfg: &IngestConfig, data: &[u8]) {
@@ -235,7 +229,11 @@ fn input(cfg: &IngestConfig, data: &[u8]) {
             lines: 0,
         };
         frame_all(data, cfg.max_line, &mut per);
-        assert_eq!(per.lines, line_count(data), "every line is framed once");
+        assert_eq!(
+            per.lines,
+            crate::line_count(data),
+            "every line is framed once"
+        );
     }
     assert_eq!(
         d.records_by_shape().values().sum::<u64>(),
@@ -300,6 +298,7 @@ fn detection(data: &[u8]) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::line_count;
 
     #[test]
     fn counts_lines_as_the_framer_does() {
