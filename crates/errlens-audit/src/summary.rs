@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
 /// Schema id written into every serialized summary.
-pub const SUMMARY_SCHEMA: &str = "errlens.summary/v2";
+pub const SUMMARY_SCHEMA: &str = "errlens.summary/v3";
 
 /// Why a summary could not be read or merged.
 #[derive(Debug, thiserror::Error)]
@@ -806,10 +806,13 @@ mod tests {
             ..Summary::default()
         };
         assert_eq!(Summary::from_json(s.to_json().as_bytes()).unwrap(), s);
-        let wrong = s.to_json().replace(SUMMARY_SCHEMA, "other/v9");
-        assert!(matches!(
-            Summary::from_json(wrong.as_bytes()),
-            Err(SummaryError::Schema { .. })
-        ));
+        // v2 hashed chain keys differently: its keys would not meet v3's in a merge.
+        for old in ["other/v9", "errlens.summary/v2"] {
+            let wrong = s.to_json().replace(SUMMARY_SCHEMA, old);
+            assert!(matches!(
+                Summary::from_json(wrong.as_bytes()),
+                Err(SummaryError::Schema { .. })
+            ));
+        }
     }
 }

@@ -9,6 +9,7 @@
 //! handed to serde_json itself. A property test holds it to that
 //! (`tests::fast_path_equals_serde`).
 
+use super::structure::Structure;
 use crate::provider::ProviderMap;
 use crate::raw::{Field, Raw};
 use crate::value::Scalar;
@@ -22,11 +23,15 @@ pub(crate) fn scan<'a>(line: &'a [u8], raw: &mut Raw<'a>, map: Option<&ProviderM
 }
 
 fn scan_fields<'a>(line: &'a [u8], raw: &mut Raw<'a>, map: Option<&ProviderMap>) -> Option<()> {
+    let mut st = Structure::new();
+    if !st.fill(line) {
+        return None;
+    }
     // Most lines are compact JSON: without a space anywhere, no white space needs
     // skipping between tokens.
-    match plain(line)? {
-        false => scan_object::<false>(line, raw, map),
-        true => scan_object::<true>(line, raw, map),
+    match st.spaces {
+        false => scan_object::<false>(line, &st, raw, map),
+        true => scan_object::<true>(line, &st, raw, map),
     }
 }
 
@@ -34,13 +39,14 @@ fn scan_fields<'a>(line: &'a [u8], raw: &mut Raw<'a>, map: Option<&ProviderMap>)
 #[inline(always)]
 fn scan_object<'a, const SPACES: bool>(
     line: &'a [u8],
+    st: &Structure,
     raw: &mut Raw<'a>,
     map: Option<&ProviderMap>,
 ) -> Option<()> {
     // Keys beyond errlens' own are looked up only when a definition adds some.
     let extras = map.filter(|m| m.has_extras());
-    // SAFETY: `plain` accepted only bytes in 0x20..=0x7f, and ASCII is valid UTF-8.
-    // (Checking again with `str::from_utf8` cost ~4% of a whole report.)
+    // SAFETY: `Structure::fill` accepted only bytes in 0x20..=0x7f, and ASCII is valid
+    // UTF-8. (Checking again with `str::from_utf8` cost ~4% of a whole report.)
     let s = unsafe { std::str::from_utf8_unchecked(line) };
     let b = s.as_bytes();
     let mut i = ws::<SPACES>(b, 0);
@@ -52,13 +58,13 @@ fn scan_object<'a, const SPACES: bool>(
         i += 1;
     } else {
         loop {
-            let (key, next) = string(s, i)?;
+            let (key, next) = string(s, st, i)?;
             i = ws::<SPACES>(b, next);
             if b.get(i) != Some(&b':') {
                 return None;
             }
             i = ws::<SPACES>(b, i + 1);
-            let (value, next) = value(s, i)?;
+            let (value, next) = value(s, st, i)?;
             let field = match Field::from_name(key) {
                 Field::Other if extras.is_some() => raw.extra_field(key, extras),
                 f => f,
@@ -80,52 +86,8 @@ fn scan_object<'a, const SPACES: bool>(
     (ws::<SPACES>(b, i) == b.len()).then_some(())
 }
 
-/// Whether every byte of `line` is printable ASCII (0x20–0x7f) other than a backslash
-/// (`None` if not), and whether one of them is a space.
-///
-/// One branch-free pass the compiler vectorizes, instead of checking each string as it
-/// is found: such a line needs no unescaping and no control-character checks (control
-/// characters, even JSON's tab and CR white space, send the line to serde_json).
-fn plain(line: &[u8]) -> Option<bool> {
-    let mut spaces = false;
-    for chunk in line.chunks(64) {
-        let (bad, space) = chunk.iter().fold((0u8, 0u8), |(bad, space), &c| {
-            // Below 0x20 wraps to 0xe0 and above; 0x80 and above land at 0x60 and above.
-            (
-                bad | u8::from(c.wrapping_sub(0x20) >= 0x60) | u8::from(c == b'\\'),
-                space | u8::from(c == b' '),
-            )
-        });
-        if bad != 0 {
-            return None;
-        }
-        spaces |= space != 0;
-    }
-    Some(spaces)
-}
-
-/// The index of the first `"` in `b`.
-///
-/// Strings in log lines are short (keys of 2–14 bytes, values rarely past 60), too
-/// short for `memchr`'s set-up to pay off: this tests eight bytes per step with plain
-/// integer arithmetic (the classic "has a zero byte" trick on `word ^ 0x2222…`).
-fn find_quote(b: &[u8]) -> Option<usize> {
-    const ONES: u64 = 0x0101_0101_0101_0101;
-    const HIGHS: u64 = 0x8080_8080_8080_8080;
-    let mut i = 0;
-    while let Some(chunk) = b.get(i..i + 8) {
-        let word = u64::from_le_bytes(chunk.try_into().expect("eight bytes")) ^ (ONES * 0x22);
-        // Exact for the lowest zero byte, which is the one wanted (little endian).
-        let zero = word.wrapping_sub(ONES) & !word & HIGHS;
-        if zero != 0 {
-            return Some(i + (zero.trailing_zeros() / 8) as usize);
-        }
-        i += 8;
-    }
-    b[i..].iter().position(|&c| c == b'"').map(|p| i + p)
-}
-
-/// Skips JSON white space (only spaces can occur: `plain` sent tabs, CR and LF away;
+/// Skips JSON white space (only spaces can occur: `Structure::fill` sent tabs, CR and LF
+/// away;
 /// none at all when the line has no space: `SPACES` false).
 #[inline(always)]
 fn ws<const SPACES: bool>(b: &[u8], mut i: usize) -> usize {
@@ -138,21 +100,21 @@ fn ws<const SPACES: bool>(b: &[u8], mut i: usize) -> usize {
 }
 
 /// A string starting at `i` (at its opening quote): its content and the index after it.
-fn string(s: &str, i: usize) -> Option<(&str, usize)> {
-    let b = s.as_bytes();
-    if b.get(i) != Some(&b'"') {
+#[inline(always)]
+fn string<'s>(s: &'s str, st: &Structure, i: usize) -> Option<(&'s str, usize)> {
+    if s.as_bytes().get(i) != Some(&b'"') {
         return None;
     }
-    // No control characters or escapes here: `plain` checked the whole line.
-    let end = i + 1 + find_quote(&b[i + 1..])?;
+    // No control characters or escapes here: `Structure::fill` checked the whole line.
+    let end = st.quote_from(i + 1)?;
     Some((&s[i + 1..end], end + 1))
 }
 
 /// A scalar value starting at `i`, and the index after it.
-fn value(s: &str, i: usize) -> Option<(Scalar<'_>, usize)> {
+fn value<'s>(s: &'s str, st: &Structure, i: usize) -> Option<(Scalar<'s>, usize)> {
     let b = s.as_bytes();
     match *b.get(i)? {
-        b'"' => string(s, i).map(|(v, next)| (Scalar::Str(Cow::Borrowed(v)), next)),
+        b'"' => string(s, st, i).map(|(v, next)| (Scalar::Str(Cow::Borrowed(v)), next)),
         b't' => s[i..]
             .starts_with("true")
             .then_some((Scalar::Bool(true), i + 4)),
@@ -236,26 +198,6 @@ mod tests {
             let fast: Result<Record<'_>, _> = raw.into_record(None);
             let slow = parse_line_serde(line);
             assert_eq!(fast, slow, "{:?}", String::from_utf8_lossy(line));
-        }
-    }
-
-    #[test]
-    fn find_quote_finds_the_first() {
-        for n in 0..40 {
-            let mut v = vec![b'a'; n];
-            assert_eq!(find_quote(&v), None);
-            for at in 0..n {
-                v[at] = b'"';
-                assert_eq!(find_quote(&v), Some(at), "{n} {at}");
-                if at + 1 < n {
-                    v[at + 1] = b'"';
-                    assert_eq!(find_quote(&v), Some(at));
-                    v[at + 1] = b'a';
-                }
-                v[at] = 0xa2;
-                assert_eq!(find_quote(&v), None);
-                v[at] = b'a';
-            }
         }
     }
 

@@ -21,6 +21,7 @@ pub(crate) mod har;
 pub(crate) mod json;
 pub(crate) mod logfmt;
 pub(crate) mod otlp;
+mod structure;
 mod text;
 
 use crate::mapping::CustomShape;
