@@ -13,7 +13,7 @@ use crate::summary::{
     Pressure, Summary,
 };
 use errlens_classify::{Registry, Verdict};
-use errlens_parse::frame::{read_frames, Frames, READ_BLOCK};
+use errlens_parse::frame::{read_frames, Framer, Frames, READ_BLOCK};
 use errlens_parse::{Decoder, IngestConfig, ParseError, ProviderId, Record, RecordSink};
 use rustc_hash::FxHashMap as HashMap;
 use std::borrow::Cow;
@@ -236,6 +236,18 @@ impl Feed<'_> {
     }
 }
 
+/// Where an input's bytes come from.
+enum Source<'b, R> {
+    /// A reader, read in blocks of the given size.
+    Stream(R, usize),
+    /// All of them, in memory, and what to do with each window once it is read.
+    Bytes(&'b [u8], &'b mut dyn FnMut(&[u8])),
+}
+
+/// Bytes in memory are framed this many at a time (a line across two windows is the
+/// framer's to join, as across two reads).
+const BYTES_WINDOW: usize = 4 << 20;
+
 /// Retry and chain counters (per client, they are in the client's [`ClientStats`]).
 #[derive(Debug, Default)]
 struct RetryTotals {
@@ -390,13 +402,46 @@ impl Auditor {
         reader: R,
         block: usize,
     ) -> io::Result<()> {
+        self.read_from(name, decoder, Source::Stream(reader, block))
+    }
+
+    /// Reads the bytes of a whole input (a memory-mapped file, or a part of one) with
+    /// a decoder made for it: lines are parsed where they lie, none is copied. They are
+    /// framed in windows of a few MiB, each handed to `done` once its lines are read
+    /// (a mapped file's pages are then released, so they do not pile up as resident
+    /// memory).
+    #[doc(hidden)]
+    pub fn read_decoded_bytes(
+        &mut self,
+        name: &str,
+        decoder: &mut Decoder,
+        bytes: &[u8],
+        done: &mut dyn FnMut(&[u8]),
+    ) -> io::Result<()> {
+        self.read_from(name, decoder, Source::<&[u8]>::Bytes(bytes, done))
+    }
+
+    /// One input: a document read whole, or lines.
+    fn read_from<R: Read>(
+        &mut self,
+        name: &str,
+        decoder: &mut Decoder,
+        source: Source<'_, R>,
+    ) -> io::Result<()> {
         let mut cursor = Cursor::new(name);
         let result = if decoder.is_document() {
             let mut sink = AuditSink {
                 auditor: self,
                 cursor: &mut cursor,
             };
-            let read = decoder.document(reader, &mut sink);
+            let read = match source {
+                Source::Stream(reader, _) => decoder.document(reader, &mut sink),
+                Source::Bytes(bytes, done) => {
+                    let read = decoder.document(bytes, &mut sink);
+                    done(bytes);
+                    read
+                }
+            };
             // A document counts as one line.
             cursor.stats.lines += 1;
             read.map(|bytes| {
@@ -410,7 +455,18 @@ impl Auditor {
                 cursor: &mut cursor,
                 decoder,
             };
-            read_frames(reader, block, max_line, &mut feed)
+            match source {
+                Source::Stream(reader, block) => read_frames(reader, block, max_line, &mut feed),
+                Source::Bytes(bytes, done) => {
+                    let mut framer = Framer::new(max_line);
+                    for window in bytes.chunks(BYTES_WINDOW) {
+                        framer.push(window, &mut feed);
+                        done(window);
+                    }
+                    framer.finish(&mut feed);
+                    Ok(())
+                }
+            }
         };
         if let Err(e) = &result {
             cursor.stats.error = Some(e.to_string());

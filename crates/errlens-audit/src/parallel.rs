@@ -29,6 +29,26 @@ pub const DEFAULT_CHUNK: u64 = 4 << 20;
 /// Parts per worker.
 const PARTS_PER_THREAD: u64 = 4;
 
+/// How [`audit_file`] reads a file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FileRead {
+    /// The smallest part a file is cut into for the workers.
+    pub chunk: u64,
+    /// Map the file into memory ([`errlens_parse::input::map_file`]) and parse lines
+    /// where they lie; `false` reads it in blocks (for files that may be truncated while
+    /// they are audited). Files that cannot be mapped are read either way.
+    pub mmap: bool,
+}
+
+impl Default for FileRead {
+    fn default() -> Self {
+        FileRead {
+            chunk: DEFAULT_CHUNK,
+            mmap: true,
+        }
+    }
+}
+
 /// A part's summary and the lines it held (to re-base malformed line numbers).
 struct Part {
     summary: Summary,
@@ -36,30 +56,62 @@ struct Part {
 }
 
 /// Audits the regular file at `path` (named `name` in reports) with up to `threads`
-/// workers, in parts of at least `chunk` bytes. Falls back to one streaming pass when
-/// the file is small or one thread is asked for.
+/// workers, in parts of at least `read.chunk` bytes, memory-mapped unless `read.mmap`
+/// is false. One pass when the file is small or one thread is asked for.
 pub fn audit_file(
     path: &Path,
     name: &str,
     config: &AuditConfig,
     threads: usize,
-    chunk: u64,
+    read: FileRead,
 ) -> io::Result<Summary> {
     let file = File::open(path)?;
-    let len = file.metadata()?.len();
-    let chunk = chunk.max(1 << 10);
+    let map = if read.mmap {
+        errlens_parse::input::map_file(&file)
+    } else {
+        None
+    };
+    // The length the mapping covers, else the length now.
+    let len = match &map {
+        Some(m) => m.len() as u64,
+        None => file.metadata()?.len(),
+    };
+    let chunk = read.chunk.max(1 << 10);
     // The shape is sniffed once, at the start of the file, for every part.
     let mut head = vec![0u8; (errlens_parse::detect::SNIFF_BYTES as u64).min(len) as usize];
     file.read_exact_at(&mut head, 0)?;
     let decoder = Decoder::new(&config.ingest, &head);
-    if threads <= 1 || len < 2 * chunk || decoder.is_document() {
-        let mut a = Auditor::new(config.clone());
-        a.read_decoded(
+    let read_range = |a: &mut Auditor, (start, end): (u64, u64)| match &map {
+        Some(m) => a.read_decoded_bytes(
             name,
             &mut decoder.clone(),
-            file,
+            &m[start as usize..end as usize],
+            &mut |read| release(m, read),
+        ),
+        None => a.read_decoded(
+            name,
+            &mut decoder.clone(),
+            Range {
+                file: &file,
+                at: start,
+                end,
+            },
             errlens_parse::frame::READ_BLOCK,
-        )?;
+        ),
+    };
+    if threads <= 1 || len < 2 * chunk || decoder.is_document() {
+        let mut a = Auditor::new(config.clone());
+        if map.is_some() {
+            read_range(&mut a, (0, len))?;
+        } else {
+            // To the end, whatever the length is by then (as a stream is read).
+            a.read_decoded(
+                name,
+                &mut decoder.clone(),
+                &file,
+                errlens_parse::frame::READ_BLOCK,
+            )?;
+        }
         return Ok(a.finish());
     }
     let part = chunk.max(len.div_ceil(threads as u64 * PARTS_PER_THREAD));
@@ -70,22 +122,12 @@ pub fn audit_file(
         .build()
         .map_err(io::Error::other)?;
     let audit_part = |i: usize| -> io::Result<Part> {
-        let (start, end) = bounds[i];
         let mut a = Auditor::new(AuditConfig {
             // Only the first part knows nothing came before it.
             mergeable_chains: config.mergeable_chains || i > 0,
             ..config.clone()
         });
-        a.read_decoded(
-            name,
-            &mut decoder.clone(),
-            Range {
-                file: &file,
-                at: start,
-                end,
-            },
-            errlens_parse::frame::READ_BLOCK,
-        )?;
+        read_range(&mut a, bounds[i])?;
         let summary = a.finish();
         let lines = summary.inputs.iter().map(|s| s.lines).sum();
         Ok(Part { summary, lines })
@@ -136,6 +178,19 @@ pub fn audit_file(
         merge_in_order(parts_rx, tokens_tx, &stop, bounds.len())
             .map(|part| part.expect("a file split in parts has parts").summary)
     })
+}
+
+/// Drops the pages of `read` (a window of `map` whose lines are read) from the
+/// process's resident memory: they stay in the page cache, and reading them again
+/// would only fault them back in. Without it a mapped file counts in full towards
+/// the process's peak RSS.
+fn release(map: &memmap2::Mmap, read: &[u8]) {
+    let offset = read.as_ptr() as usize - map.as_ptr() as usize;
+    // SAFETY: a read-only file mapping: its pages are dropped and read again from the
+    // file on the next touch, never lost or zeroed.
+    let _ = unsafe {
+        map.unchecked_advise_range(memmap2::UncheckedAdvice::DontNeed, offset, read.len())
+    };
 }
 
 /// A part's summary, or why it could not be made.

@@ -5,7 +5,7 @@
 
 mod common;
 
-use errlens_audit::parallel::{audit_file, audit_stream};
+use errlens_audit::parallel::{audit_file, audit_stream, FileRead};
 use errlens_audit::{
     AuditConfig, Auditor, Caps, Report, ReportOptions, Summary, MAX_CLIENTS, MAX_ENDPOINTS,
     MAX_ERRORS,
@@ -227,8 +227,14 @@ fn check_every_path(text: &str, tops: &[usize]) -> Summary {
     f.flush().unwrap();
     for threads in [1, 2, 3] {
         for chunk in [text.len() as u64 / 12, text.len() as u64 / 3] {
-            let got = audit_file(f.path(), "log", &cfg, threads, chunk).unwrap();
-            same(&got, &format!("file, {threads} threads, parts of {chunk}"));
+            for mmap in [true, false] {
+                let got =
+                    audit_file(f.path(), "log", &cfg, threads, FileRead { chunk, mmap }).unwrap();
+                same(
+                    &got,
+                    &format!("file, {threads} threads, parts of {chunk}, mmap {mmap}"),
+                );
+            }
         }
         let (got, result) = audit_stream(text.as_bytes(), "log", &cfg, threads);
         result.unwrap();

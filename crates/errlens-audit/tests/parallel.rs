@@ -1,7 +1,7 @@
 //! The parallel path gives exactly the single-threaded report: every field, malformed
 //! line numbers and retry judgements across chunk boundaries included.
 
-use errlens_audit::parallel::{audit_file, audit_stream};
+use errlens_audit::parallel::{audit_file, audit_stream, FileRead};
 use errlens_audit::{AuditConfig, Auditor, Report, ReportOptions};
 use errlens_gen::{generate, GenConfig};
 use std::io::Write;
@@ -35,9 +35,11 @@ fn check(seed: u64, attempt_field: bool, chunk: u64) {
     };
     let want = serde_json::to_value(Report::from_summary(&single.finish(), &opts)).unwrap();
     for threads in [1, 2, 3] {
-        let got = audit_file(f.path(), "log", &cfg, threads, chunk).unwrap();
-        let got = serde_json::to_value(Report::from_summary(&got, &opts)).unwrap();
-        assert!(want == got, "seed {seed}, attempt {attempt_field}, chunk {chunk}, {threads} threads: reports differ");
+        for mmap in [true, false] {
+            let got = audit_file(f.path(), "log", &cfg, threads, FileRead { chunk, mmap }).unwrap();
+            let got = serde_json::to_value(Report::from_summary(&got, &opts)).unwrap();
+            assert!(want == got, "seed {seed}, attempt {attempt_field}, chunk {chunk}, {threads} threads, mmap {mmap}: reports differ");
+        }
         let (got, result) = audit_stream(
             std::io::BufReader::new(std::fs::File::open(f.path()).unwrap()),
             "log",

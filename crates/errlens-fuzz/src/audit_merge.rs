@@ -14,7 +14,8 @@
 //!   merges the parts of a file — malformed line numbers re-based, input statistics
 //!   joined — give the single pass's summary;
 //! - so do the parallel paths: [`audit_stream`] with 1 and 2 workers, and
-//!   [`audit_file`] with 2 workers in 1 KiB parts (inputs of 2 KiB and more).
+//!   [`audit_file`] with 2 workers in 1 KiB parts (inputs of 2 KiB and more), the file
+//!   memory-mapped and read.
 //!
 //! "The single pass's summary" is what `docs/report-schema.md` promises of a merge:
 //! the finalized summaries ([`Summary::finalized`], the report's source) are equal,
@@ -24,7 +25,7 @@
 //! time, in input order, and no key has more than 32 attempts ([`judgements_exact`]).
 
 use errlens_audit::latency::Latency;
-use errlens_audit::parallel::{audit_file, audit_stream};
+use errlens_audit::parallel::{audit_file, audit_stream, FileRead};
 use errlens_audit::{AuditConfig, Auditor, Summary};
 use errlens_classify::Registry;
 use errlens_parse::detect::SNIFF_BYTES;
@@ -120,12 +121,14 @@ pub fn audit_merge(data: &[u8]) {
         same(&format!("stream on {threads} threads"), &whole, &got, exact);
     }
     if input.len() as u64 >= 2 * CHUNK {
-        same(
-            "file in 1 KiB parts on 2 threads",
-            &whole,
-            &in_parts(input, &config),
-            exact,
-        );
+        for mmap in [true, false] {
+            same(
+                &format!("file in 1 KiB parts on 2 threads, mmap {mmap}"),
+                &whole,
+                &in_parts(input, &config, mmap),
+                exact,
+            );
+        }
     }
 }
 
@@ -175,8 +178,9 @@ fn combine(mut first: Summary, second: &Summary) -> Summary {
     first
 }
 
-/// The input as a file, audited by 2 workers in parts of [`CHUNK`] bytes.
-fn in_parts(input: &[u8], config: &AuditConfig) -> Summary {
+/// The input as a file, audited by 2 workers in parts of [`CHUNK`] bytes, mapped or
+/// read.
+fn in_parts(input: &[u8], config: &AuditConfig, mmap: bool) -> Summary {
     static FILES: AtomicU64 = AtomicU64::new(0);
     let path = std::env::temp_dir().join(format!(
         "errlens-fuzz-{}-{}.log",
@@ -184,7 +188,7 @@ fn in_parts(input: &[u8], config: &AuditConfig) -> Summary {
         FILES.fetch_add(1, Ordering::Relaxed)
     ));
     std::fs::write(&path, input).expect("a temporary file");
-    let got = audit_file(&path, NAME, config, 2, CHUNK);
+    let got = audit_file(&path, NAME, config, 2, FileRead { chunk: CHUNK, mmap });
     let _ = std::fs::remove_file(&path);
     got.expect("a file just written reads")
 }

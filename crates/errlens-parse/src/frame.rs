@@ -197,6 +197,8 @@ pub fn line_aligned_parts(
             }
             end += n as u64;
         }
+        // A file that grew since `len` was taken is read to `len`.
+        let end = end.min(len);
         out.push((start, end));
         start = end;
     }

@@ -47,6 +47,29 @@ pub fn open_input(path: &str) -> Result<Box<dyn BufRead + Send>, InputError> {
     wrap(reader).map_err(err)
 }
 
+/// Maps a plain file's bytes into memory, or `None` when it cannot be (empty, not a
+/// regular file, a mapping error): the caller then reads it.
+///
+/// Parsing lines where they lie in the page cache saves copying every byte into a
+/// read buffer (about a tenth of a one-thread audit). The mapping covers the file's
+/// length when it is made: lines appended later are not seen. A file *truncated*
+/// while it is mapped (logrotate's `copytruncate`) makes the lost pages unreadable and
+/// the process ends with SIGBUS, so callers offer to read instead (`--no-mmap`).
+pub fn map_file(file: &File) -> Option<memmap2::Mmap> {
+    let meta = file.metadata().ok()?;
+    if !meta.is_file() || meta.len() == 0 {
+        return None;
+    }
+    // SAFETY: a read-only mapping. Another process writing the file while it is mapped
+    // is outside what Rust can promise (as for every mmap reader, ripgrep's included):
+    // errlens parses the bytes as untrusted input, so changed bytes are at worst read
+    // as other lines, and a truncation ends the process (the risk documented above).
+    let map = unsafe { memmap2::MmapOptions::new().map(file) }.ok()?;
+    #[cfg(unix)]
+    let _ = map.advise(memmap2::Advice::Sequential);
+    Some(map)
+}
+
 /// Gzip's magic bytes.
 const GZIP_MAGIC: [u8; 2] = [0x1f, 0x8b];
 /// Zstandard's frame magic number (little endian 0xFD2FB528).
@@ -281,6 +304,18 @@ mod tests {
             .read_to_string(&mut out)
             .unwrap();
         assert_eq!(out, "{\"status\":200}\n{\"status\":404}\n");
+    }
+
+    #[test]
+    fn plain_files_map_and_the_rest_do_not() {
+        let mut f = tempfile::NamedTempFile::new().unwrap();
+        assert!(map_file(f.as_file()).is_none(), "an empty file is read");
+        f.write_all(b"{\"status\":200}\n").unwrap();
+        f.flush().unwrap();
+        let map = map_file(f.as_file()).expect("a regular file maps");
+        assert_eq!(&map[..], b"{\"status\":200}\n");
+        let dir = File::open(std::env::temp_dir()).unwrap();
+        assert!(map_file(&dir).is_none(), "a directory is not mapped");
     }
 
     #[test]

@@ -539,6 +539,12 @@ pub struct ReportArgs {
     /// identical whatever the number; 1 uses the least memory.
     #[arg(long, short = 'j', value_name = "N")]
     pub threads: Option<usize>,
+
+    /// Read plain files in blocks instead of memory-mapping them. Mapping is faster,
+    /// but a file truncated while it is audited (logrotate's `copytruncate` on the live
+    /// log) ends the run with SIGBUS; reading does not.
+    #[arg(long)]
+    pub no_mmap: bool,
 }
 
 /// Parses `90`, `90s`, `500ms`, `2m` or `1h` to milliseconds (1 ms to 24 h).

@@ -115,6 +115,52 @@ fn output_file_and_stdin_and_gzip() {
     assert_eq!(from_file["records"], from_gz["records"]);
 }
 
+#[test]
+fn mapped_and_read_files_report_the_same_on_any_thread_count() {
+    // A log long enough to be cut into parts, with garbage and a last line without
+    // its newline.
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("big.log");
+    errlens()
+        .args([
+            "gen",
+            "--lines",
+            "60000",
+            "--seed",
+            "9",
+            "--garbage-per-mille",
+            "5",
+            "-o",
+        ])
+        .arg(&log)
+        .assert()
+        .success();
+    let mut bytes = std::fs::read(&log).unwrap();
+    assert_eq!(bytes.pop(), Some(b'\n'));
+    std::fs::write(&log, &bytes).unwrap();
+    let report = |extra: &[&str]| -> Value {
+        let out = errlens()
+            .args(["report", "--format", "json"])
+            .arg(&log)
+            .args(extra)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{extra:?}");
+        serde_json::from_slice(&out.stdout).unwrap()
+    };
+    let want = report(&["-j1", "--no-mmap"]);
+    assert_eq!(want["inputs"][0]["lines"], 60_000);
+    assert!(want["records"].as_u64().unwrap() > 59_000);
+    for extra in [
+        &["-j1"][..],
+        &["-j2"],
+        &["-j3", "--no-mmap"],
+        &["-j2", "--no-mmap"],
+    ] {
+        assert_eq!(report(extra), want, "{extra:?}");
+    }
+}
+
 /// A gzip writer via the system `gzip`, so the test does not share the code under test.
 fn flate2_writer(path: &std::path::Path) -> impl Write {
     struct Gz(std::process::Child);

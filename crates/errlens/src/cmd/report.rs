@@ -49,7 +49,11 @@ pub fn run(args: ReportArgs) -> anyhow::Result<Outcome> {
             mergeable_chains: args.emit_summary.is_some() || i > 0,
             progress: progress.as_ref().map(|p| p.bytes.clone()),
         };
-        let part = audit_input(file, &config, threads, &mut failed);
+        let read = parallel::FileRead {
+            mmap: !args.no_mmap,
+            ..parallel::FileRead::default()
+        };
+        let part = audit_input(file, &config, threads, read, &mut failed);
         match &mut summary {
             Some(s) => s.merge_owned(part)?,
             None => summary = Some(part),
@@ -122,17 +126,18 @@ fn explain_empty_inputs(summary: &Summary, forced: Option<&errlens_parse::Shape>
     any
 }
 
-/// Audits one input on `threads` workers: plain files in parts read in parallel,
-/// everything else (standard input, gzip) cut into batches as it streams in.
-fn audit_input(file: &str, config: &AuditConfig, threads: usize, failed: &mut bool) -> Summary {
-    if file != "-" && threads > 1 && is_plain_file(file) {
-        match parallel::audit_file(
-            Path::new(file),
-            file,
-            config,
-            threads,
-            parallel::DEFAULT_CHUNK,
-        ) {
+/// Audits one input on `threads` workers: plain files memory-mapped (or read, `read`)
+/// in parts in parallel, everything else (standard input, gzip) cut into batches as it
+/// streams in.
+fn audit_input(
+    file: &str,
+    config: &AuditConfig,
+    threads: usize,
+    read: parallel::FileRead,
+    failed: &mut bool,
+) -> Summary {
+    if file != "-" && is_plain_file(file) {
+        match parallel::audit_file(Path::new(file), file, config, threads, read) {
             Ok(s) => return s,
             Err(e) => {
                 eprintln!("errlens: {file}: {e}");
