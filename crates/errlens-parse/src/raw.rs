@@ -299,6 +299,38 @@ impl<'a> Raw<'a> {
         }
     }
 
+    /// [`Raw::set`] of a borrowed string, without going through [`Scalar`] for the
+    /// fields that take a string (the fast path's common case).
+    #[inline(always)]
+    pub(crate) fn set_str(&mut self, field: Field, v: &'a str) {
+        let slot = match field {
+            Field::Method => &mut self.method,
+            Field::Url => &mut self.url,
+            Field::Host => &mut self.host,
+            Field::Path => &mut self.path,
+            Field::ClientId => &mut self.client_id,
+            Field::Error => &mut self.error,
+            Field::Message => &mut self.message,
+            Field::StatusMessage => &mut self.status_message,
+            _ => return self.set(field, Scalar::Str(Cow::Borrowed(v))),
+        };
+        *slot = Some(Cow::Borrowed(v));
+    }
+
+    /// [`Raw::set`] of an integer, without going through [`Scalar`] for the fields
+    /// that take one.
+    #[inline(always)]
+    pub(crate) fn set_int(&mut self, field: Field, v: i64) {
+        match field {
+            Field::Status => self.status = Some(v),
+            Field::HttpStatus => self.http_status = Some(v),
+            Field::Code => self.code = Some(v),
+            Field::StatusCode => self.tmdb_code = Some(v),
+            Field::Attempt => self.attempt = u32::try_from(v).ok(),
+            _ => self.set(field, Scalar::I64(v)),
+        }
+    }
+
     /// Whether a value for `t` would be stored (no better-priority value is set).
     #[inline]
     pub(crate) fn wants(&self, t: Target) -> bool {
@@ -504,5 +536,56 @@ impl<'a> Raw<'a> {
             url_parts,
         };
         Ok(rec)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The fast path's typed setters store what [`Raw::set`] stores.
+    #[test]
+    fn typed_setters_equal_set() {
+        let fields = [
+            Field::Ts,
+            Field::Method,
+            Field::Url,
+            Field::Host,
+            Field::Path,
+            Field::Status,
+            Field::HttpStatus,
+            Field::Latency,
+            Field::ClientId,
+            Field::Attempt,
+            Field::RetryAfter,
+            Field::Error,
+            Field::Code,
+            Field::Message,
+            Field::StatusCode,
+            Field::StatusMessage,
+            Field::Success,
+            Field::Errors,
+            Field::Other,
+        ];
+        assert_eq!(fields.len(), Field::COUNT + 1);
+        for f in fields {
+            for text in ["429", "GET", "", "true", "2026-11-20T10:00:00Z", " 7 "] {
+                let (mut a, mut b) = (Raw::default(), Raw::default());
+                // With a status, so that a record is made (a later one wins).
+                a.set(Field::Status, Scalar::I64(200));
+                b.set_int(Field::Status, 200);
+                a.set(f, Scalar::Str(Cow::Borrowed(text)));
+                b.set_str(f, text);
+                assert_eq!(a.into_record(None), b.into_record(None), "{f:?} {text:?}");
+            }
+            for n in [0, 1, 200, 429, -1, 1 << 40, i64::MIN, i64::MAX] {
+                let (mut a, mut b) = (Raw::default(), Raw::default());
+                a.set(Field::Status, Scalar::I64(200));
+                b.set_int(Field::Status, 200);
+                a.set(f, Scalar::I64(n));
+                b.set_int(f, n);
+                assert_eq!(a.into_record(None), b.into_record(None), "{f:?} {n}");
+            }
+        }
     }
 }

@@ -64,14 +64,35 @@ fn scan_object<'a, const SPACES: bool>(
                 return None;
             }
             i = ws::<SPACES>(b, i + 1);
-            let (value, next) = value(s, st, i)?;
             let field = match Field::from_name(key) {
                 Field::Other if extras.is_some() => raw.extra_field(key, extras),
                 f => f,
             };
-            if !matches!(field, Field::Other) {
-                raw.set(field, value);
-            }
+            let keep = !matches!(field, Field::Other);
+            // Strings and short plain integers are stored as they are found; every
+            // other value is read as a `Scalar` first.
+            let int = || match b.get(i) {
+                Some(b'0'..=b'9') => plain_int(b, i),
+                _ => None,
+            };
+            let next = if b.get(i) == Some(&b'"') {
+                let (v, next) = string(s, st, i)?;
+                if keep {
+                    raw.set_str(field, v);
+                }
+                next
+            } else if let Some((n, next)) = int() {
+                if keep {
+                    raw.set_int(field, n);
+                }
+                next
+            } else {
+                let (value, next) = value(s, st, i)?;
+                if keep {
+                    raw.set(field, value);
+                }
+                next
+            };
             i = ws::<SPACES>(b, next);
             match b.get(i) {
                 Some(b',') => i = ws::<SPACES>(b, i + 1),
@@ -126,6 +147,28 @@ fn value<'s>(s: &'s str, st: &Structure, i: usize) -> Option<(Scalar<'s>, usize)
         // Arrays, objects and anything else: serde_json decides.
         _ => None,
     }
+}
+
+/// A non-negative integer of at most 18 digits starting at `i` (a digit) and the index
+/// after it, when the number is just that: no leading zero, no fraction, no exponent
+/// (`None` sends it to [`number`], which converts or rejects it exactly as serde_json).
+#[inline(always)]
+fn plain_int(b: &[u8], i: usize) -> Option<(i64, usize)> {
+    let mut v: i64 = 0;
+    let mut j = i;
+    while let Some(&d) = b.get(j) {
+        if !d.is_ascii_digit() {
+            break;
+        }
+        if j - i == 18 {
+            return None;
+        }
+        v = v * 10 + i64::from(d - b'0');
+        j += 1;
+    }
+    let leading_zero = j - i > 1 && b[i] == b'0';
+    let more = matches!(b.get(j), Some(b'.' | b'e' | b'E'));
+    (!leading_zero && !more).then_some((v, j))
 }
 
 /// The index after the run of ASCII digits starting at `i`.
