@@ -11,6 +11,7 @@
 #![deny(missing_docs)]
 
 pub mod detect;
+mod find;
 pub mod frame;
 pub mod front;
 pub mod input;

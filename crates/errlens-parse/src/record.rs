@@ -1,5 +1,6 @@
 //! The request record every shape produces, its provider, and why a line is not one.
 
+use crate::find::first_of;
 use crate::provider::ProviderId;
 use std::borrow::Cow;
 
@@ -149,14 +150,9 @@ fn split_url(
     Option<std::ops::Range<usize>>,
     Option<std::ops::Range<usize>>,
 ) {
-    // URLs are short: plain loops beat memchr's set-up here.
     let bytes = url.as_bytes();
-    let path_end = |from: usize| {
-        bytes[from..]
-            .iter()
-            .position(|&c| c == b'?' || c == b'#')
-            .map_or(url.len(), |i| from + i)
-    };
+    let path_end =
+        |from: usize| first_of(&bytes[from..], [b'?', b'#']).map_or(url.len(), |i| from + i);
     // A scheme is at most a few letters: look for "://" only near the start (the
     // usual two first: what the search would find for them).
     let rest = if bytes.starts_with(b"https://") {
@@ -177,17 +173,18 @@ fn split_url(
         }
     };
     // The authority ends at the path, query or fragment; the host follows its last
-    // `@` (user info). One pass for both.
+    // `@` (user info).
     let mut end = url.len();
     let mut host_start = rest;
-    for (i, &c) in bytes[rest..].iter().enumerate() {
-        match c {
-            b'/' | b'?' | b'#' => {
-                end = rest + i;
-                break;
-            }
-            b'@' => host_start = rest + i + 1,
-            _ => {}
+    let mut from = rest;
+    while let Some(i) = first_of(&bytes[from..], [b'/', b'?', b'#', b'@']) {
+        let at = from + i;
+        if bytes[at] == b'@' {
+            host_start = at + 1;
+            from = at + 1;
+        } else {
+            end = at;
+            break;
         }
     }
     let host = (host_start < end).then_some(host_start..end);
@@ -279,6 +276,56 @@ mod tests {
         assert_eq!(parts("ftp://h"), (Some("h"), Some("")));
         assert_eq!(parts("//h/p"), (Some("h"), Some("/p")));
         assert_eq!(parts("https://h/a@b"), (Some("h"), Some("/a@b")));
+    }
+
+    /// The split by plain byte loops, the reference for the vectorized one.
+    fn reference(
+        url: &str,
+    ) -> (
+        Option<std::ops::Range<usize>>,
+        Option<std::ops::Range<usize>>,
+    ) {
+        let bytes = url.as_bytes();
+        let path_end = |from: usize| {
+            bytes[from..]
+                .iter()
+                .position(|&c| c == b'?' || c == b'#')
+                .map_or(url.len(), |i| from + i)
+        };
+        let rest = match url.find("://").filter(|&i| i + 3 <= 16) {
+            Some(i) => i + 3,
+            None if url.starts_with("//") => 2,
+            None if url.starts_with('/') => return (None, Some(0..path_end(0))),
+            None => return (None, None),
+        };
+        let end = bytes[rest..]
+            .iter()
+            .position(|&c| matches!(c, b'/' | b'?' | b'#'))
+            .map_or(url.len(), |i| rest + i);
+        let host_start = bytes[rest..end]
+            .iter()
+            .rposition(|&c| c == b'@')
+            .map_or(rest, |i| rest + i + 1);
+        let host = (host_start < end).then_some(host_start..end);
+        let path = if url[end..].starts_with('/') {
+            end..path_end(end)
+        } else {
+            end..end
+        };
+        (host, Some(path))
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn split_equals_the_byte_loops(
+            parts in proptest::collection::vec(proptest::sample::select(vec![
+                "https://", "http://", "ftp://", "//", "/", "@", "?", "#", ":", "a", "api.simkl.com",
+                "u:p@", "movies", "550", "x=1", "0123456789abcdef", ":443",
+            ]), 0..12)
+        ) {
+            let url = parts.concat();
+            proptest::prop_assert_eq!(split_url(&url), reference(&url), "{}", url);
+        }
     }
 
     #[test]
