@@ -73,35 +73,110 @@ impl Field {
         }
     }
 
+    #[inline]
     pub(crate) fn from_name(name: &str) -> Field {
-        // Dispatch on the length first: each arm then compares at most a few short
-        // byte strings, which compile to integer compares (this runs for every key).
-        match (name.len(), name.as_bytes()) {
-            (2, b"ts") => Field::Ts,
-            (3, b"url") => Field::Url,
-            (4, b"time") => Field::Ts,
-            (4, b"host") => Field::Host,
-            (4, b"path") => Field::Path,
-            (4, b"code") => Field::Code,
-            (5, b"error") => Field::Error,
-            (6, b"method") => Field::Method,
-            (6, b"status") => Field::Status,
-            (6, b"errors") => Field::Errors,
-            (7, b"attempt") => Field::Attempt,
-            (7, b"message") => Field::Message,
-            (7, b"success") => Field::Success,
-            (9, b"timestamp") => Field::Ts,
-            (9, b"client_id") => Field::ClientId,
-            (10, b"@timestamp") => Field::Ts,
-            (10, b"latency_ms" | b"elapsed_ms") => Field::Latency,
-            (11, b"http_status") => Field::HttpStatus,
-            (11, b"duration_ms") => Field::Latency,
-            (11, b"retry_after") => Field::RetryAfter,
-            (11, b"status_code") => Field::StatusCode,
-            (14, b"status_message") => Field::StatusMessage,
+        // This runs for every key of every line. A name of 4 to 16 bytes is known by its
+        // length and two overlapping words, its first and last four (or eight) bytes:
+        // integer compares against constants instead of byte-string compares.
+        let b = name.as_bytes();
+        let n = b.len();
+        match n {
+            2 if b == b"ts" => Field::Ts,
+            3 if b == b"url" => Field::Url,
+            4..=7 => {
+                const fn k(s: &[u8]) -> (usize, u32, u32) {
+                    (s.len(), head4(s), tail4(s))
+                }
+                const TIME: (usize, u32, u32) = k(b"time");
+                const HOST: (usize, u32, u32) = k(b"host");
+                const PATH: (usize, u32, u32) = k(b"path");
+                const CODE: (usize, u32, u32) = k(b"code");
+                const ERROR: (usize, u32, u32) = k(b"error");
+                const METHOD: (usize, u32, u32) = k(b"method");
+                const STATUS: (usize, u32, u32) = k(b"status");
+                const ERRORS: (usize, u32, u32) = k(b"errors");
+                const ATTEMPT: (usize, u32, u32) = k(b"attempt");
+                const MESSAGE: (usize, u32, u32) = k(b"message");
+                const SUCCESS: (usize, u32, u32) = k(b"success");
+                // Constants as patterns: the compiler makes a decision tree of them.
+                match (n, head4(b), tail4(b)) {
+                    TIME => Field::Ts,
+                    HOST => Field::Host,
+                    PATH => Field::Path,
+                    CODE => Field::Code,
+                    ERROR => Field::Error,
+                    METHOD => Field::Method,
+                    STATUS => Field::Status,
+                    ERRORS => Field::Errors,
+                    ATTEMPT => Field::Attempt,
+                    MESSAGE => Field::Message,
+                    SUCCESS => Field::Success,
+                    _ => Field::Other,
+                }
+            }
+            8..=16 => {
+                const fn k(s: &[u8]) -> (usize, u64, u64) {
+                    (s.len(), head8(s), tail8(s))
+                }
+                const TIMESTAMP: (usize, u64, u64) = k(b"timestamp");
+                const CLIENT_ID: (usize, u64, u64) = k(b"client_id");
+                const AT_TIMESTAMP: (usize, u64, u64) = k(b"@timestamp");
+                const LATENCY_MS: (usize, u64, u64) = k(b"latency_ms");
+                const ELAPSED_MS: (usize, u64, u64) = k(b"elapsed_ms");
+                const HTTP_STATUS: (usize, u64, u64) = k(b"http_status");
+                const DURATION_MS: (usize, u64, u64) = k(b"duration_ms");
+                const RETRY_AFTER: (usize, u64, u64) = k(b"retry_after");
+                const STATUS_CODE: (usize, u64, u64) = k(b"status_code");
+                const STATUS_MESSAGE: (usize, u64, u64) = k(b"status_message");
+                match (n, head8(b), tail8(b)) {
+                    TIMESTAMP | AT_TIMESTAMP => Field::Ts,
+                    CLIENT_ID => Field::ClientId,
+                    LATENCY_MS | ELAPSED_MS | DURATION_MS => Field::Latency,
+                    HTTP_STATUS => Field::HttpStatus,
+                    RETRY_AFTER => Field::RetryAfter,
+                    STATUS_CODE => Field::StatusCode,
+                    STATUS_MESSAGE => Field::StatusMessage,
+                    _ => Field::Other,
+                }
+            }
             _ => Field::Other,
         }
     }
+}
+
+/// The first four bytes of `b` (at least four long), little endian.
+#[inline(always)]
+const fn head4(b: &[u8]) -> u32 {
+    u32::from_le_bytes([b[0], b[1], b[2], b[3]])
+}
+
+/// The last four bytes of `b` (at least four long), little endian.
+#[inline(always)]
+const fn tail4(b: &[u8]) -> u32 {
+    let n = b.len();
+    u32::from_le_bytes([b[n - 4], b[n - 3], b[n - 2], b[n - 1]])
+}
+
+/// The first eight bytes of `b` (at least eight long), little endian.
+#[inline(always)]
+const fn head8(b: &[u8]) -> u64 {
+    u64::from_le_bytes([b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7]])
+}
+
+/// The last eight bytes of `b` (at least eight long), little endian.
+#[inline(always)]
+const fn tail8(b: &[u8]) -> u64 {
+    let n = b.len();
+    u64::from_le_bytes([
+        b[n - 8],
+        b[n - 7],
+        b[n - 6],
+        b[n - 5],
+        b[n - 4],
+        b[n - 3],
+        b[n - 2],
+        b[n - 1],
+    ])
 }
 
 impl<'de> de::Deserialize<'de> for Field {
@@ -542,6 +617,64 @@ impl<'a> Raw<'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The name match by words knows exactly the names of the table in `Field`'s docs.
+    #[test]
+    fn field_names_by_words() {
+        let names = [
+            ("ts", Field::Ts),
+            ("time", Field::Ts),
+            ("timestamp", Field::Ts),
+            ("@timestamp", Field::Ts),
+            ("url", Field::Url),
+            ("host", Field::Host),
+            ("path", Field::Path),
+            ("code", Field::Code),
+            ("error", Field::Error),
+            ("method", Field::Method),
+            ("status", Field::Status),
+            ("errors", Field::Errors),
+            ("attempt", Field::Attempt),
+            ("message", Field::Message),
+            ("success", Field::Success),
+            ("client_id", Field::ClientId),
+            ("latency_ms", Field::Latency),
+            ("elapsed_ms", Field::Latency),
+            ("duration_ms", Field::Latency),
+            ("http_status", Field::HttpStatus),
+            ("retry_after", Field::RetryAfter),
+            ("status_code", Field::StatusCode),
+            ("status_message", Field::StatusMessage),
+        ];
+        let want = |s: &str| {
+            names
+                .iter()
+                .find(|(n, _)| *n == s)
+                .map_or(Field::Other, |(_, f)| *f)
+        };
+        for (name, f) in names {
+            assert_eq!(Field::from_name(name), f, "{name}");
+            // Every one-byte change, every cut and every extension is known as it
+            // should be (mostly as another name).
+            let mut b = name.as_bytes().to_vec();
+            for i in 0..b.len() {
+                let c = b[i];
+                for d in [b'a', b'_', b'S', 0, 0x7f] {
+                    b[i] = d;
+                    let other = std::str::from_utf8(&b).expect("ASCII");
+                    assert_eq!(Field::from_name(other), want(other), "{other:?}");
+                }
+                b[i] = c;
+                assert_eq!(Field::from_name(&name[..i]), want(&name[..i]), "{name} cut at {i}");
+            }
+            for other in [format!("{name}x"), format!("x{name}")] {
+                assert_eq!(Field::from_name(&other), Field::Other, "{other}");
+            }
+        }
+        for other in ["", "t", "x", "ts ", "Status", "url_", "client_idx", "status_messag"] {
+            assert_eq!(Field::from_name(other), Field::Other, "{other:?}");
+        }
+    }
 
     /// The fast path's typed setters store what [`Raw::set`] stores.
     #[test]
