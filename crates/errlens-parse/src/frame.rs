@@ -86,16 +86,17 @@ impl Framer {
             bytes = rest;
         }
         // Whole lines go out in place; the unfinished tail is held.
-        let mut rest = bytes;
-        while let Some(i) = memchr::memchr(b'\n', rest) {
-            if i > self.max_line {
-                out.too_long(i as u64 + 1);
+        let mut start = 0;
+        for end in crate::find::Newlines::new(bytes) {
+            let n = end - start;
+            if n > self.max_line {
+                out.too_long(n as u64 + 1);
             } else {
-                out.line(strip_cr(&rest[..i]), i as u64 + 1);
+                out.line(strip_cr(&bytes[start..end]), n as u64 + 1);
             }
-            rest = &rest[i + 1..];
+            start = end + 1;
         }
-        self.hold(rest);
+        self.hold(&bytes[start..]);
     }
 
     /// Holds the start of an unfinished line, or counts it towards a skipped one.

@@ -665,13 +665,26 @@ mod tests {
                     assert_eq!(Field::from_name(other), want(other), "{other:?}");
                 }
                 b[i] = c;
-                assert_eq!(Field::from_name(&name[..i]), want(&name[..i]), "{name} cut at {i}");
+                assert_eq!(
+                    Field::from_name(&name[..i]),
+                    want(&name[..i]),
+                    "{name} cut at {i}"
+                );
             }
             for other in [format!("{name}x"), format!("x{name}")] {
                 assert_eq!(Field::from_name(&other), Field::Other, "{other}");
             }
         }
-        for other in ["", "t", "x", "ts ", "Status", "url_", "client_idx", "status_messag"] {
+        for other in [
+            "",
+            "t",
+            "x",
+            "ts ",
+            "Status",
+            "url_",
+            "client_idx",
+            "status_messag",
+        ] {
             assert_eq!(Field::from_name(other), Field::Other, "{other:?}");
         }
     }
