@@ -294,6 +294,10 @@ pub struct Auditor {
     summary: Summary,
     /// Groups of records without an error id.
     groups: HashMap<LiveKey, u64>,
+    /// Groups of records without an error id, own code or false success flag — most
+    /// records — counted by provider and status in an array (`provider × 600 +
+    /// status`) and added to `groups` at the end.
+    plain_groups: Vec<u64>,
     /// Error ids with their own groups (bottom-k by stable hash, see [`crate::capped`]).
     errors: Capped<ErrorGroups>,
     /// The groups of every other error id.
@@ -363,6 +367,7 @@ impl Auditor {
             config,
             summary,
             groups: HashMap::default(),
+            plain_groups: vec![0; slots * 600],
             errors: Capped::new(caps.errors),
             errors_other: HashMap::default(),
             minutes: HashMap::default(),
@@ -540,6 +545,14 @@ impl Auditor {
             unsuccessful: group.unsuccessful,
         };
         match group.error {
+            None if key.tmdb_code.is_none() && !key.unsuccessful => {
+                let i = rec.provider.index() * 600 + usize::from(rec.status);
+                if let Some(n) = self.plain_groups.get_mut(i) {
+                    *n += 1;
+                } else {
+                    *self.groups.entry(key).or_default() += 1;
+                }
+            }
             None => *self.groups.entry(key).or_default() += 1,
             Some(e) => {
                 let other = &mut self.errors_other;
@@ -680,6 +693,17 @@ impl Auditor {
     /// Ends the audit, returning its summary.
     pub fn finish(mut self) -> Summary {
         self.flush_minute();
+        for (i, &n) in self.plain_groups.iter().enumerate() {
+            if n > 0 {
+                let key = LiveKey {
+                    provider: ProviderId::new((i / 600) as u8),
+                    status: (i % 600) as u16,
+                    tmdb_code: None,
+                    unsuccessful: false,
+                };
+                *self.groups.entry(key).or_default() += n;
+            }
+        }
         for (status, &n) in self.by_status.iter().enumerate() {
             if n > 0 {
                 self.summary.by_status.insert(status as u16, n);
