@@ -8,6 +8,7 @@ use crate::capped::{Capped, OTHER};
 use crate::chains::{ChainCounts, OpenChain, RetryCounts, Sink, Tracker};
 use crate::endpoint::{template_into, Secrets};
 use crate::latency::Latency;
+use crate::path_cache::PathCache;
 use crate::summary::{
     count_chain, ClientStats, EndpointStats, GroupCount, InputStats, MalformedLine, MinuteStats,
     Pressure, Summary,
@@ -313,9 +314,7 @@ pub struct Auditor {
     /// Endpoint rows by provider and raw path, so a path seen before is neither
     /// templated nor looked up again: (slot, entry id) of its row, or
     /// [`Capped::FOLDED`] for a path counted in the fold (which it is for good).
-    endpoint_cache: HashMap<Box<[u8]>, (u32, u32)>,
-    /// The key being looked up in `endpoint_cache`.
-    cache_key: Vec<u8>,
+    endpoint_cache: PathCache<(u32, u32)>,
     minutes: HashMap<i64, Pressure>,
     /// The minute being counted and its counts so far (not yet in `minutes`).
     minute: (Option<i64>, Pressure),
@@ -362,8 +361,7 @@ impl Auditor {
             clients_other: ClientStats::default(),
             endpoints: Capped::new(caps.endpoints),
             endpoints_other: vec![Default::default(); slots],
-            endpoint_cache: HashMap::default(),
-            cache_key: Vec::with_capacity(128),
+            endpoint_cache: PathCache::new(ENDPOINT_CACHE),
             config,
             summary,
             groups: HashMap::default(),
@@ -591,20 +589,19 @@ impl Auditor {
         }
 
         if let Some(path) = path {
-            let key = &mut self.cache_key;
-            key.clear();
-            key.push(p as u8);
-            key.extend_from_slice(path.as_bytes());
             let endpoints = &self.endpoints;
-            let cached = self.endpoint_cache.get(&key[..]).and_then(|&(slot, id)| {
-                if slot == Capped::<EndpointRow>::FOLDED {
-                    Some(None)
-                } else {
-                    // The row may have been evicted and its slot reused since.
-                    (endpoints.entries().get(slot as usize)?.id == id)
-                        .then_some(Some(slot as usize))
-                }
-            });
+            let cached = self
+                .endpoint_cache
+                .get(p as u8, path)
+                .and_then(|(slot, id)| {
+                    if slot == Capped::<EndpointRow>::FOLDED {
+                        Some(None)
+                    } else {
+                        // The row may have been evicted and its slot reused since.
+                        (endpoints.entries().get(slot as usize)?.id == id)
+                            .then_some(Some(slot as usize))
+                    }
+                });
             let slot = match cached {
                 Some(slot) => slot,
                 None => {
@@ -613,11 +610,7 @@ impl Auditor {
                         Some(s) => (s as u32, self.endpoints.entries()[s].id),
                         None => (Capped::<EndpointRow>::FOLDED, 0),
                     };
-                    if self.endpoint_cache.len() >= ENDPOINT_CACHE {
-                        self.endpoint_cache.clear();
-                    }
-                    self.endpoint_cache
-                        .insert(self.cache_key.as_slice().into(), value);
+                    self.endpoint_cache.insert(p as u8, path, value);
                     slot
                 }
             };

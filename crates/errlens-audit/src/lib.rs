@@ -19,6 +19,7 @@ pub mod filter;
 pub mod gate;
 pub mod latency;
 pub mod parallel;
+mod path_cache;
 pub mod report;
 pub mod summary;
 
