@@ -387,6 +387,10 @@ impl<'a> Raw<'a> {
             Field::Error => &mut self.error,
             Field::Message => &mut self.message,
             Field::StatusMessage => &mut self.status_message,
+            Field::Ts => {
+                self.ts = Some(Scalar::Str(Cow::Borrowed(v)));
+                return;
+            }
             _ => return self.set(field, Scalar::Str(Cow::Borrowed(v))),
         };
         *slot = Some(Cow::Borrowed(v));
@@ -402,6 +406,10 @@ impl<'a> Raw<'a> {
             Field::Code => self.code = Some(v),
             Field::StatusCode => self.tmdb_code = Some(v),
             Field::Attempt => self.attempt = u32::try_from(v).ok(),
+            // As `Scalar::as_f64` then the sign filter of `Raw::set`.
+            Field::Latency => self.latency_ms = (v >= 0).then_some(v as f64),
+            Field::RetryAfter => self.retry_after_s = (v >= 0).then_some(v as f64),
+            Field::Ts => self.ts = Some(Scalar::I64(v)),
             _ => self.set(field, Scalar::I64(v)),
         }
     }
