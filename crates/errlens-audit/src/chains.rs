@@ -385,16 +385,21 @@ impl Tracker {
         let ev = Event::of(rec, v);
         let client_id = rec.client_id.as_deref().unwrap_or("");
         let method = rec.method.as_deref().unwrap_or("");
-        let key = match (&rec.url, rec.path()) {
-            (Some(url), _) => chain_key(client_id, method, url),
-            (None, Some(path)) => {
+        // The path is only wanted without a URL: not computed for the usual record.
+        let path = match &rec.url {
+            Some(url) => Ok(url),
+            None => Err(rec.path()),
+        };
+        let key = match path {
+            Ok(url) => chain_key(client_id, method, url),
+            Err(Some(path)) => {
                 let url = &mut self.scratch;
                 url.clear();
                 url.push_str(rec.host().unwrap_or(""));
                 url.push_str(path);
                 chain_key(client_id, method, url)
             }
-            (None, None) => {
+            Err(None) => {
                 if let Some(a) = ev.attempt.filter(|a| *a > 1) {
                     sink.retry(
                         ev.provider,

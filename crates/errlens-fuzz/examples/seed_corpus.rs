@@ -144,27 +144,15 @@ fn main() {
 
     // audit_merge: [cut, cut, block/cap] and a multi-line input.
     let mut c = Corpus::new("audit_merge");
-    c.add_with("sample", &[7, 0, 0x3f], &joined("logs/sample.jsonl", 100));
-    c.add_with(
-        "sample-cap80",
-        &[20, 0, 0x85],
-        &joined("logs/sample.jsonl", 100),
-    );
-    c.add_with(
-        "four-apis",
-        &[3, 0, 0x10],
-        &joined("logs/four-apis.jsonl", 100),
-    );
-    c.add_with(
-        "records",
-        &[10, 0, 0x7f],
-        &joined("parse/records.jsonl", 100),
-    );
-    c.add_with(
-        "malformed",
-        &[5, 0, 0x02],
-        &joined("parse/malformed.tsv", 100),
-    );
+    for (name, settings, fixture) in [
+        ("sample", [7, 0, 0x3f], "logs/sample.jsonl"),
+        ("sample-cap80", [20, 0, 0x85], "logs/sample.jsonl"),
+        ("four-apis", [3, 0, 0x10], "logs/four-apis.jsonl"),
+        ("records", [10, 0, 0x7f], "parse/records.jsonl"),
+        ("malformed", [5, 0, 0x02], "parse/malformed.tsv"),
+    ] {
+        c.add_with(name, &settings, &joined(fixture, 100));
+    }
     for (i, (shape, path)) in SHAPES.iter().enumerate() {
         let i = i as u8;
         c.add_with(shape, &[3 * i + 1, 0, 9 * i], &joined(path, 100));

@@ -115,26 +115,24 @@ fn output_file_and_stdin_and_gzip() {
     assert_eq!(from_file["records"], from_gz["records"]);
 }
 
+/// Writes a generated log with 5 garbage lines per mille to `path`.
+fn gen(path: &std::path::Path, args: &[&str]) {
+    errlens()
+        .arg("gen")
+        .args(args)
+        .args(["--garbage-per-mille", "5", "-o"])
+        .arg(path)
+        .assert()
+        .success();
+}
+
 #[test]
 fn mapped_and_read_files_report_the_same_on_any_thread_count() {
     // A log long enough to be cut into parts, with garbage and a last line without
     // its newline.
     let dir = tempfile::tempdir().unwrap();
     let log = dir.path().join("big.log");
-    errlens()
-        .args([
-            "gen",
-            "--lines",
-            "60000",
-            "--seed",
-            "9",
-            "--garbage-per-mille",
-            "5",
-            "-o",
-        ])
-        .arg(&log)
-        .assert()
-        .success();
+    gen(&log, &["--lines", "60000", "--seed", "9"]);
     let mut bytes = std::fs::read(&log).unwrap();
     assert_eq!(bytes.pop(), Some(b'\n'));
     std::fs::write(&log, &bytes).unwrap();
@@ -345,21 +343,7 @@ fn closed_pipe_is_not_an_error() {
 fn emit_summary_and_merge_equal_one_run() {
     let dir = tempfile::tempdir().unwrap();
     let log = dir.path().join("all.jsonl");
-    errlens()
-        .args([
-            "gen",
-            "--lines",
-            "9000",
-            "--seed",
-            "4",
-            "--no-attempt",
-            "--garbage-per-mille",
-            "5",
-            "-o",
-        ])
-        .arg(&log)
-        .assert()
-        .success();
+    gen(&log, &["--lines", "9000", "--seed", "4", "--no-attempt"]);
     let text = std::fs::read_to_string(&log).unwrap();
     let lines: Vec<&str> = text.lines().collect();
     let mut summaries = Vec::new();
