@@ -141,14 +141,15 @@ impl Decoder {
         let map = Some(&*self.providers);
         if self.shape.one_per_line() {
             // The common case, without callbacks: one line, one outcome.
-            match self.shape.parse_one(line, map) {
+            // Matched by reference: moving the record out of the result copied it.
+            match &self.shape.parse_one(line, map) {
                 Ok(rec) => {
                     self.count_own(1);
-                    emit(self.redact.as_ref(), &rec, sink);
+                    emit(self.redact.as_ref(), rec, sink);
                 }
                 Err(e) => {
                     if !self.fall_back(number, line, sink) {
-                        sink.malformed(number, &e);
+                        sink.malformed(number, e);
                     }
                 }
             }

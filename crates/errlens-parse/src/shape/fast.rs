@@ -128,7 +128,11 @@ fn string<'s>(s: &'s str, st: &Structure, i: usize) -> Option<(&'s str, usize)> 
     }
     // No control characters or escapes here: `Structure::fill` checked the whole line.
     let end = st.quote_from(i + 1)?;
-    Some((&s[i + 1..end], end + 1))
+    // SAFETY: `i` holds a quote and `end`, the next quote, is after it and inside the
+    // line, so `i + 1 <= end <= s.len()`; `Structure::fill` accepted ASCII only, so
+    // every index is a char boundary. (Checked slicing was a call per string, ~120
+    // instructions a line.)
+    Some((unsafe { s.get_unchecked(i + 1..end) }, end + 1))
 }
 
 /// A scalar value starting at `i`, and the index after it.

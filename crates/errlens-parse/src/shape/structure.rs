@@ -29,7 +29,9 @@ impl Structure {
     #[inline(always)]
     pub(crate) fn new() -> Structure {
         Structure {
-            quotes: [MaybeUninit::uninit(); WORDS],
+            // SAFETY: an array of `MaybeUninit` needs no initialization. (Written as
+            // `[MaybeUninit::uninit(); WORDS]`, it was zeroed by a memset every line.)
+            quotes: unsafe { MaybeUninit::<[MaybeUninit<u64>; WORDS]>::uninit().assume_init() },
             words: 0,
             spaces: false,
         }
