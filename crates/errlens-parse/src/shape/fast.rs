@@ -9,6 +9,7 @@
 //! handed to serde_json itself. A property test holds it to that
 //! (`tests::fast_path_equals_serde`).
 
+use super::key_order::KeyOrder;
 use super::structure::Structure;
 use crate::provider::ProviderMap;
 use crate::raw::{Field, Raw};
@@ -29,10 +30,10 @@ fn scan_fields<'a>(line: &'a [u8], raw: &mut Raw<'a>, map: Option<&ProviderMap>)
     }
     // Most lines are compact JSON: without a space anywhere, no white space needs
     // skipping between tokens.
-    match st.spaces {
-        false => scan_object::<false>(line, &st, raw, map),
-        true => scan_object::<true>(line, &st, raw, map),
-    }
+    KeyOrder::with(|order| match st.spaces {
+        false => scan_object::<false>(line, &st, raw, map, order),
+        true => scan_object::<true>(line, &st, raw, map, order),
+    })
 }
 
 /// The object of a plain line; `SPACES`: whether the line holds a space at all.
@@ -42,6 +43,7 @@ fn scan_object<'a, const SPACES: bool>(
     st: &Structure,
     raw: &mut Raw<'a>,
     map: Option<&ProviderMap>,
+    order: &mut KeyOrder,
 ) -> Option<()> {
     // Keys beyond errlens' own are looked up only when a definition adds some.
     let extras = map.filter(|m| m.has_extras());
@@ -57,17 +59,28 @@ fn scan_object<'a, const SPACES: bool>(
     if b.get(i) == Some(&b'}') {
         i += 1;
     } else {
-        loop {
-            let (key, next) = string(s, st, i)?;
+        for n in 0.. {
+            // The key this line has where the last line had it, else by its name.
+            // (Keys a definition adds are always looked up: finding them has effects.)
+            let (field, next) = match order.guess(n, b, i).filter(|_| extras.is_none()) {
+                Some(guessed) => guessed,
+                None => {
+                    let (key, next) = string(s, st, i)?;
+                    let field = match Field::from_name(key) {
+                        Field::Other if extras.is_some() => raw.extra_field(key, extras),
+                        f => f,
+                    };
+                    if extras.is_none() {
+                        order.learn(n, key, field);
+                    }
+                    (field, next)
+                }
+            };
             i = ws::<SPACES>(b, next);
             if b.get(i) != Some(&b':') {
                 return None;
             }
             i = ws::<SPACES>(b, i + 1);
-            let field = match Field::from_name(key) {
-                Field::Other if extras.is_some() => raw.extra_field(key, extras),
-                f => f,
-            };
             let keep = !matches!(field, Field::Other);
             // Strings and short plain integers are stored as they are found; every
             // other value is read as a `Scalar` first.
@@ -307,6 +320,47 @@ mod tests {
         ] {
             let l = format!(r#"{{"status":200,"latency_ms":{n},"ts":{n},"attempt":{n}}}"#);
             same(l.as_bytes());
+        }
+    }
+
+    /// Lines whose keys resemble each other (prefixes, case, lengths around 16 bytes)
+    /// scanned in every order: the key order remembered from one line must never
+    /// change what the next one gives.
+    #[test]
+    fn key_order_guesses_never_change_a_line() {
+        let keys = [
+            "status",
+            "statuses",
+            "statu",
+            "Status",
+            "status_code",
+            "status_message",
+            "code",
+            "error",
+            "client_id",
+            "client_id_hash_x",
+            "client_id_hash_xy",
+            "url",
+            "u",
+            "",
+        ];
+        let lines: Vec<String> = (0..keys.len())
+            .map(|k| {
+                let mut l = String::from("{");
+                for j in 0..5 {
+                    let key = keys[(k + j * 3) % keys.len()];
+                    let value = if j % 2 == 0 { "429" } else { r#""rate_limit""# };
+                    l.push_str(&format!(r#""{key}":{value},"#));
+                }
+                l.push_str(r#""pad":"0123456789abcdef"}"#);
+                l
+            })
+            .collect();
+        for a in &lines {
+            for b in &lines {
+                same(a.as_bytes());
+                same(b.as_bytes());
+            }
         }
     }
 

@@ -19,6 +19,7 @@ mod fast;
 pub(crate) mod flat;
 pub(crate) mod har;
 pub(crate) mod json;
+mod key_order;
 pub(crate) mod logfmt;
 pub(crate) mod otlp;
 mod structure;
