@@ -62,25 +62,28 @@ fn scan_object<'a, const SPACES: bool>(
         for n in 0.. {
             // The key this line has where the last line had it, else by its name.
             // (Keys a definition adds are always looked up: finding them has effects.)
-            let (field, next) = match order.guess(n, b, i).filter(|_| extras.is_none()) {
-                Some(guessed) => guessed,
+            let field = match order.guess(n, b, i).filter(|_| extras.is_none()) {
+                Some((field, after_colon)) => {
+                    i = ws::<SPACES>(b, after_colon);
+                    field
+                }
                 None => {
                     let (key, next) = string(s, st, i)?;
                     let field = match Field::from_name(key) {
                         Field::Other if extras.is_some() => raw.extra_field(key, extras),
                         f => f,
                     };
-                    if extras.is_none() {
+                    if extras.is_none() && b.get(next) == Some(&b':') {
                         order.learn(n, key, field);
                     }
-                    (field, next)
+                    i = ws::<SPACES>(b, next);
+                    if b.get(i) != Some(&b':') {
+                        return None;
+                    }
+                    i = ws::<SPACES>(b, i + 1);
+                    field
                 }
             };
-            i = ws::<SPACES>(b, next);
-            if b.get(i) != Some(&b':') {
-                return None;
-            }
-            i = ws::<SPACES>(b, i + 1);
             let keep = !matches!(field, Field::Other);
             // Strings and short plain integers are stored as they are found; every
             // other value is read as a `Scalar` first.

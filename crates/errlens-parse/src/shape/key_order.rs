@@ -1,12 +1,13 @@
 //! Key order prediction for the fast path: the lines of one log come from one
 //! producer and name their keys in the same order, so the `n`-th key of a line is most
 //! likely the `n`-th key of the line before. The fast path checks that guess with one
-//! masked 16-byte compare and, when it holds, takes the remembered [`Field`] instead of
-//! finding the key's closing quote and looking its name up.
+//! masked 16-byte compare of `"key":` and, when it holds, takes the remembered
+//! [`Field`] and goes on at the value, instead of finding the key's closing quote,
+//! looking its name up and checking the colon.
 //!
-//! A guess is only ever confirmed by the line's own bytes (`"` + the key + `"`), so a
-//! wrong or stale guess costs the compare and nothing else: the result is the same
-//! with or without this file. Keys longer than 16 bytes are not remembered.
+//! A guess is only ever confirmed by the line's own bytes (`"`, the key, `"` and `:`),
+//! so a wrong or stale guess costs the compare and nothing else: the result is the same
+//! with or without this file. Keys of more than 13 bytes are not remembered.
 
 use crate::raw::Field;
 use std::cell::RefCell;
@@ -14,8 +15,8 @@ use std::cell::RefCell;
 /// How many leading keys of a line are remembered.
 const KEYS: usize = 16;
 
-/// One remembered key: its bytes (little-endian, zero-padded), their mask, its length
-/// (0: none remembered) and its field.
+/// One remembered key: the bytes of `"key":` (little-endian, zero-padded), their
+/// mask, their length (0: none remembered) and the key's field.
 #[derive(Clone, Copy)]
 struct Key {
     bytes: u128,
@@ -48,32 +49,31 @@ impl KeyOrder {
         ORDER.with_borrow_mut(f)
     }
 
-    /// If the key at `i` (its opening quote) of `b` is the one remembered at position
-    /// `n`: its field and the index after its closing quote.
+    /// If `b` holds, at `i`, the key remembered at position `n` followed by its colon:
+    /// the key's field and the index after the colon.
     #[inline(always)]
     pub(crate) fn guess(&self, n: usize, b: &[u8], i: usize) -> Option<(Field, usize)> {
         let k = self.keys.get(n)?;
-        let len = usize::from(k.len);
-        let word: [u8; 16] = b.get(i + 1..i + 17)?.try_into().ok()?;
-        let end = i + 1 + len;
-        // `len > 0` and the quote at `end`: the key is exactly the remembered bytes.
-        (len > 0
-            && (u128::from_le_bytes(word) ^ k.bytes) & k.mask == 0
-            && b.get(i) == Some(&b'"')
-            && b.get(end) == Some(&b'"'))
-        .then_some((k.field, end + 1))
+        let word: [u8; 16] = b.get(i..i + 16)?.try_into().ok()?;
+        // An empty slot has mask 0 and length 0: it would match anything.
+        ((u128::from_le_bytes(word) ^ k.bytes) & k.mask == 0 && k.len > 0)
+            .then_some((k.field, i + usize::from(k.len)))
     }
 
-    /// Remembers `key` (found by name) as the key at position `n`.
+    /// Remembers `key` (found by name, and followed by its colon right after the
+    /// closing quote) as the key at position `n`.
     #[inline]
     pub(crate) fn learn(&mut self, n: usize, key: &str, field: Field) {
         let Some(slot) = self.keys.get_mut(n) else {
             return;
         };
-        let len = key.len();
-        *slot = if (1..=16).contains(&len) {
+        let len = key.len() + 3;
+        *slot = if len <= 16 {
             let mut bytes = [0u8; 16];
-            bytes[..len].copy_from_slice(key.as_bytes());
+            bytes[0] = b'"';
+            bytes[1..len - 2].copy_from_slice(key.as_bytes());
+            bytes[len - 2] = b'"';
+            bytes[len - 1] = b':';
             Key {
                 bytes: u128::from_le_bytes(bytes),
                 mask: u128::MAX >> (128 - 8 * len),
@@ -99,34 +99,34 @@ mod tests {
         let mut o = order();
         o.learn(0, "status", Field::Status);
         o.learn(1, "client_id", Field::ClientId);
-        o.learn(2, "a_key_of_17_bytes", Field::Other);
+        o.learn(2, "fourteen_bytes", Field::Other);
         let pad = "                ";
-        let line = format!(r#"{{"status":200,"client_id":"c","a_key_of_17_bytes":1}}{pad}"#);
+        let line = format!(r#"{{"status":200,"client_id":"c","fourteen_bytes":1}}{pad}"#);
         let b = line.as_bytes();
-        assert_eq!(o.guess(0, b, 1), Some((Field::Status, 9)));
+        assert_eq!(o.guess(0, b, 1), Some((Field::Status, 10)));
         let at = line.find(r#""client_id""#).unwrap();
-        assert_eq!(o.guess(1, b, at), Some((Field::ClientId, at + 11)));
-        // Another key, a longer key with the same start, a shorter one, a position
-        // never learnt and a key too long to remember: no guess.
+        assert_eq!(o.guess(1, b, at), Some((Field::ClientId, at + 12)));
+        // Another key, a longer key with the same start, a shorter one, a space before
+        // the colon, a position never learnt and a key too long to remember: no guess.
         assert_eq!(o.guess(1, b, 1), None);
-        for other in [r#"{"statuses":1}"#, r#"{"statu":1}"#] {
+        for other in [r#"{"statuses":1}"#, r#"{"statu":1}"#, r#"{"status" :1}"#] {
             let l = format!("{other}{pad}");
             assert_eq!(o.guess(0, l.as_bytes(), 1), None, "{other}");
         }
         assert_eq!(o.guess(3, b, 1), None);
-        let at = line.find(r#""a_key"#).unwrap();
+        let at = line.find(r#""fourteen"#).unwrap();
         assert_eq!(o.guess(2, b, at), None);
         // Too close to the end of the line to load 16 bytes: no guess either.
         assert_eq!(o.guess(0, br#"{"status":1}"#, 1), None);
     }
 
     #[test]
-    fn sixteen_byte_keys_are_remembered_whole() {
+    fn thirteen_byte_keys_are_remembered_whole() {
         let mut o = order();
-        o.learn(0, "sixteen_bytes_ok", Field::Message);
-        let l = br#"{"sixteen_bytes_ok":"x","more":"padding padding"}"#;
-        assert_eq!(o.guess(0, l, 1), Some((Field::Message, 19)));
-        let l = br#"{"sixteen_bytes_oK":"x","more":"padding padding"}"#;
+        o.learn(0, "thirteen_byte", Field::Message);
+        let l = br#"{"thirteen_byte":"x","more":"padding padding"}"#;
+        assert_eq!(o.guess(0, l, 1), Some((Field::Message, 17)));
+        let l = br#"{"thirteen_bytE":"x","more":"padding padding"}"#;
         assert_eq!(o.guess(0, l, 1), None);
     }
 }
