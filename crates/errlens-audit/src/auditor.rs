@@ -8,7 +8,7 @@ use crate::capped::{Capped, OTHER};
 use crate::chains::{ChainCounts, OpenChain, RetryCounts, Sink, Tracker};
 use crate::endpoint::{template_into, Secrets};
 use crate::latency::Latency;
-use crate::path_cache::PathCache;
+use crate::path_cache::{self, PathCache};
 use crate::summary::{
     count_chain, ClientStats, EndpointStats, GroupCount, InputStats, MalformedLine, MinuteStats,
     Pressure, Summary,
@@ -528,6 +528,14 @@ impl Auditor {
 
     /// Counts one classified record.
     pub fn observe(&mut self, rec: &Record<'_>, v: &Verdict) {
+        let p = rec.provider.index();
+        // The endpoint cache's set is mostly not in the CPU cache: start loading it
+        // now, and count everything else while it comes.
+        let path = rec.path();
+        let path_key = path.map(|path| path_cache::key(p as u8, path));
+        if let Some(k) = path_key {
+            self.endpoint_cache.prefetch(k);
+        }
         let s = &mut self.summary;
         s.records += 1;
         s.failures += u64::from(v.failure);
@@ -567,13 +575,11 @@ impl Auditor {
             }
         }
 
-        let p = rec.provider.index();
         if let Some(pressure) = self.providers.get_mut(p) {
             pressure.count(rec.status);
         }
         // Latency is recorded once: in the endpoint's histogram when there is a path
         // (provider histograms are merged from them at the end), else here.
-        let path = rec.path();
         if let (Some(ms), None) = (rec.latency_ms, path) {
             if let Some(l) = self.latency.get_mut(p) {
                 l.record_ms(ms);
@@ -590,20 +596,17 @@ impl Auditor {
             self.minute.1.count(rec.status);
         }
 
-        if let Some(path) = path {
+        if let (Some(path), Some(path_key)) = (path, path_key) {
             let endpoints = &self.endpoints;
-            let cached = self
-                .endpoint_cache
-                .get(p as u8, path)
-                .and_then(|(slot, id)| {
-                    if slot == Capped::<EndpointRow>::FOLDED {
-                        Some(None)
-                    } else {
-                        // The row may have been evicted and its slot reused since.
-                        (endpoints.entries().get(slot as usize)?.id == id)
-                            .then_some(Some(slot as usize))
-                    }
-                });
+            let cached = self.endpoint_cache.get(path_key).and_then(|(slot, id)| {
+                if slot == Capped::<EndpointRow>::FOLDED {
+                    Some(None)
+                } else {
+                    // The row may have been evicted and its slot reused since.
+                    (endpoints.entries().get(slot as usize)?.id == id)
+                        .then_some(Some(slot as usize))
+                }
+            });
             let slot = match cached {
                 Some(slot) => slot,
                 None => {
@@ -612,7 +615,7 @@ impl Auditor {
                         Some(s) => (s as u32, self.endpoints.entries()[s].id),
                         None => (Capped::<EndpointRow>::FOLDED, 0),
                     };
-                    self.endpoint_cache.insert(p as u8, path, value);
+                    self.endpoint_cache.insert(path_key, value);
                     slot
                 }
             };

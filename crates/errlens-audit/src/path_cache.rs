@@ -11,6 +11,13 @@
 
 use xxhash_rust::xxh3::xxh3_64_with_seed;
 
+/// The key of `path` under `provider` in a [`PathCache`]: its hash, never 0 (the
+/// empty mark).
+#[inline]
+pub(crate) fn key(provider: u8, path: &str) -> u64 {
+    xxh3_64_with_seed(path.as_bytes(), u64::from(provider)).max(1)
+}
+
 /// One cached path: its hash (0: empty) and value.
 #[derive(Debug, Clone, Copy)]
 struct Entry<V> {
@@ -40,23 +47,34 @@ impl<V: Copy + Default> PathCache<V> {
         }
     }
 
-    /// The hash of (provider, path); never 0, the empty mark.
+    /// Starts loading the set of `hash` into the CPU cache, so that a lookup made a
+    /// little later does not wait for memory.
     #[inline]
-    fn hash(provider: u8, path: &str) -> u64 {
-        xxh3_64_with_seed(path.as_bytes(), u64::from(provider)).max(1)
+    pub(crate) fn prefetch(&self, hash: u64) {
+        #[cfg(target_arch = "x86_64")]
+        {
+            let set = &self.sets[hash as usize & self.mask];
+            // SAFETY: SSE is part of x86-64; a prefetch reads nothing the program sees.
+            unsafe {
+                use std::arch::x86_64::{_mm_prefetch, _MM_HINT_T0};
+                _mm_prefetch::<_MM_HINT_T0>(set.as_ptr().cast());
+            }
+        }
+        #[cfg(not(target_arch = "x86_64"))]
+        let _ = hash;
     }
 
-    /// The value of `path` under `provider`, if cached.
+    /// The value cached under `hash` (from [`key`]), if any.
     #[inline]
-    pub(crate) fn get(&self, provider: u8, path: &str) -> Option<V> {
-        let h = Self::hash(provider, path);
-        let set = &self.sets[h as usize & self.mask];
-        set.iter().find(|e| e.hash == h).map(|e| e.value)
+    pub(crate) fn get(&self, hash: u64) -> Option<V> {
+        let set = &self.sets[hash as usize & self.mask];
+        set.iter().find(|e| e.hash == hash).map(|e| e.value)
     }
 
-    /// Caches `v` for `path` under `provider`, dropping the set's older entry.
-    pub(crate) fn insert(&mut self, provider: u8, path: &str, v: V) {
-        let h = Self::hash(provider, path);
+    /// Caches `v` under `hash` (from [`key`]), dropping the set's older
+    /// entry.
+    pub(crate) fn insert(&mut self, hash: u64, v: V) {
+        let h = hash;
         let set = &mut self.sets[h as usize & self.mask];
         if set[0].hash != h {
             set[1] = set[0];
@@ -82,17 +100,17 @@ mod tests {
         let paths = ["/", "/a", "/a\0", "/3/movie/550", "", &long[..31], &long];
         for (i, p) in paths.iter().enumerate() {
             for provider in [0u8, 1, 255] {
-                assert_eq!(c.get(provider, p), None, "{p:?}");
-                c.insert(provider, p, (i, provider));
+                assert_eq!(c.get(key(provider, p)), None, "{p:?}");
+                c.insert(key(provider, p), (i, provider));
             }
         }
         for (i, p) in paths.iter().enumerate() {
             for provider in [0u8, 1, 255] {
-                assert_eq!(c.get(provider, p), Some((i, provider)), "{p:?}");
+                assert_eq!(c.get(key(provider, p)), Some((i, provider)), "{p:?}");
             }
         }
-        assert_eq!(c.get(2, "/a"), None);
-        assert_eq!(c.get(0, "/b"), None);
+        assert_eq!(c.get(key(2, "/a")), None);
+        assert_eq!(c.get(key(0, "/b")), None);
         assert_eq!(c.len(), paths.len() * 3);
     }
 
@@ -101,15 +119,18 @@ mod tests {
         let mut c = PathCache::new(10);
         for i in 0..1000 {
             let p = format!("/p/{i}");
-            c.insert(0, &p, i);
-            assert_eq!(c.get(0, &p), Some(i));
+            c.insert(key(0, &p), i);
+            assert_eq!(c.get(key(0, &p)), Some(i));
             assert!(c.len() <= 16);
         }
         // Re-inserting a cached path does not evict its set's other entry.
         let mut c = PathCache::new(2);
-        c.insert(0, "/a", 1);
-        c.insert(0, "/b", 2);
-        c.insert(0, "/b", 3);
-        assert_eq!((c.get(0, "/a"), c.get(0, "/b")), (Some(1), Some(3)));
+        c.insert(key(0, "/a"), 1);
+        c.insert(key(0, "/b"), 2);
+        c.insert(key(0, "/b"), 3);
+        assert_eq!(
+            (c.get(key(0, "/a")), c.get(key(0, "/b"))),
+            (Some(1), Some(3))
+        );
     }
 }
