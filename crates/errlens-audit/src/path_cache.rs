@@ -2,7 +2,7 @@
 //! before is neither templated nor looked up by name again.
 //!
 //! It is consulted for every record, so it is built to stay in the CPU's cache: a
-//! fixed table of 16-byte entries (256 KiB at the auditor's size), two ways per set,
+//! fixed table of 16-byte entries (256 KiB at the auditor's size), four ways per set,
 //! each entry the path's 64-bit XXH3 hash (seeded with the provider) and the value. A
 //! map of whole keys that held every path of a long log was several megabytes, and
 //! reading it missed the CPU cache on most lookups. The hash stands for the path as
@@ -25,24 +25,32 @@ struct Entry<V> {
     value: V,
 }
 
+/// Entries of one set, the most recently inserted first: one cache line.
+#[derive(Debug, Clone, Copy)]
+#[repr(align(64))]
+struct Set<V>([Entry<V>; WAYS]);
+
+/// Entries per set.
+const WAYS: usize = 4;
+
 /// See the module docs.
 #[derive(Debug)]
 pub(crate) struct PathCache<V> {
     /// Sets of two entries, the most recently inserted first.
-    sets: Box<[[Entry<V>; 2]]>,
+    sets: Box<[Set<V>]>,
     mask: usize,
 }
 
 impl<V: Copy + Default> PathCache<V> {
     /// An empty cache of `cap` entries (rounded up to a power of two, at least 2).
     pub(crate) fn new(cap: usize) -> Self {
-        let sets = (cap / 2).max(1).next_power_of_two();
+        let sets = (cap / WAYS).max(1).next_power_of_two();
         let empty = Entry {
             hash: 0,
             value: V::default(),
         };
         PathCache {
-            sets: vec![[empty; 2]; sets].into_boxed_slice(),
+            sets: vec![Set([empty; WAYS]); sets].into_boxed_slice(),
             mask: sets - 1,
         }
     }
@@ -57,7 +65,7 @@ impl<V: Copy + Default> PathCache<V> {
             // SAFETY: SSE is part of x86-64; a prefetch reads nothing the program sees.
             unsafe {
                 use std::arch::x86_64::{_mm_prefetch, _MM_HINT_T0};
-                _mm_prefetch::<_MM_HINT_T0>(set.as_ptr().cast());
+                _mm_prefetch::<_MM_HINT_T0>((set as *const Set<V>).cast());
             }
         }
         #[cfg(not(target_arch = "x86_64"))]
@@ -68,7 +76,7 @@ impl<V: Copy + Default> PathCache<V> {
     #[inline]
     pub(crate) fn get(&self, hash: u64) -> Option<V> {
         let set = &self.sets[hash as usize & self.mask];
-        set.iter().find(|e| e.hash == hash).map(|e| e.value)
+        set.0.iter().find(|e| e.hash == hash).map(|e| e.value)
     }
 
     /// Caches `v` under `hash` (from [`key`]), dropping the set's older
@@ -76,16 +84,21 @@ impl<V: Copy + Default> PathCache<V> {
     pub(crate) fn insert(&mut self, hash: u64, v: V) {
         let h = hash;
         let set = &mut self.sets[h as usize & self.mask];
-        if set[0].hash != h {
-            set[1] = set[0];
-        }
-        set[0] = Entry { hash: h, value: v };
+        // Shift the entries before the one replaced: `h`'s own entry if cached, else
+        // the oldest.
+        let at = set.0.iter().position(|e| e.hash == h).unwrap_or(WAYS - 1);
+        set.0.copy_within(..at, 1);
+        set.0[0] = Entry { hash: h, value: v };
     }
 
     /// Entries held.
     #[cfg(test)]
     fn len(&self) -> usize {
-        self.sets.iter().flatten().filter(|e| e.hash != 0).count()
+        self.sets
+            .iter()
+            .flat_map(|s| s.0.iter())
+            .filter(|e| e.hash != 0)
+            .count()
     }
 }
 
