@@ -108,50 +108,23 @@ impl<'a> Envelope<'a> {
     }
 }
 
-/// Statuses the plain-verdict tables cover (a record's status is 100–599).
-const PLAIN_STATUSES: usize = 600;
-
 impl Registry {
-    /// Classifies a parsed record.
+    /// Classifies a parsed record: the verdict [`Registry::judge`] gives its provider,
+    /// status and [`Envelope`].
     ///
-    /// A record with no error, own code or false success flag (most of a log) is
-    /// judged by its status alone: its verdict is read from a table built when the
-    /// definitions were loaded. Every other record goes through [`Registry::judge`].
+    /// The verdict is read from tables built when the definitions were loaded: per
+    /// status, the verdict of a record with nothing else to go by (most of a log), and
+    /// per error row, the verdict the row decides; the record's success flag, echoed
+    /// status and error key then only pick one and patch it. A status outside the
+    /// tables (a record's is 100–599) goes through [`Registry::judge`].
     #[inline]
     pub fn classify(&self, r: &Record<'_>) -> Verdict {
-        if r.error.is_none() && r.tmdb_code.is_none() && r.success != Some(false) {
-            if let Some(v) = self
-                .plain
-                .get(r.provider.index())
-                .and_then(|t| t.get(usize::from(r.status)))
-            {
-                let mut v = *v;
-                // The status echoed in the body (Simkl's `code`) disagreeing with it.
-                if let (StatusSource::Status, Some(c)) = (r.status_source, r.code) {
-                    if c != i64::from(r.status)
-                        && self
-                            .get(r.provider)
-                            .is_some_and(|p| p.envelope.echoes_status)
-                    {
-                        v.status_mismatch = true;
-                    }
-                }
-                return v;
+        if let Some(lane) = self.lanes.get(r.provider.index()) {
+            if let Some(plain) = lane.plain(r.status) {
+                return lane.classify(self, r, plain);
             }
         }
         self.judge(r.provider, r.status, Envelope::of(r))
-    }
-
-    /// The plain-verdict tables of [`Registry::classify`].
-    pub(crate) fn plain_verdicts(&self) -> Vec<Box<[Verdict]>> {
-        (0..=self.providers().len())
-            .map(|i| {
-                let id = ProviderId::new(u8::try_from(i).expect("at most 255 providers"));
-                (0..PLAIN_STATUSES as u16)
-                    .map(|status| self.judge(id, status, Envelope::default()))
-                    .collect()
-            })
-            .collect()
     }
 
     /// Classifies from the fields that decide a verdict.
@@ -529,5 +502,308 @@ mod tests {
             }
         }
         assert!(plain > 1_000, "the table path was taken ({plain})");
+    }
+
+    /// Definitions that exercise what the built-in ones don't: an id listed under
+    /// several statuses, ids of every length class the text table distinguishes (below
+    /// 4, 8, 16 and 24 bytes, and longer ones alike but for one byte), codes outside
+    /// the code index or without a status, a false success flag on id and code
+    /// providers, blocked POSTs after a 429 on both, an echoed status on a provider
+    /// without error rows.
+    const EXTRA: &[(&str, &str)] = &[
+        (
+            "acme.toml",
+            r#"
+name = "acme"
+title = "Acme"
+hosts = ["api.acme.test"]
+[envelope]
+error = "error"
+code = "code"
+success = "success"
+errors_by = "id"
+false_is_failure = true
+[rate_limit]
+post_after_429_extends_block = true
+[[status]]
+status = 200
+name = "OK"
+class = "success"
+retry = "none"
+remedy = "."
+[[status]]
+status = 400
+name = "Bad"
+class = "bad_request"
+retry = "never"
+remedy = "."
+[[status]]
+status = 404
+name = "Missing"
+class = "not_found"
+retry = "never"
+remedy = "."
+[[status]]
+status = 429
+name = "Slow"
+class = "rate_limited"
+retry = "backoff"
+remedy = "."
+min_wait_s = 2
+[[status]]
+status = 500
+name = "Broken"
+class = "server_error"
+retry = "exponential"
+remedy = "."
+[[error]]
+status = 400
+id = "a"
+remedy = "."
+[[error]]
+status = 404
+id = "a"
+class = "conflict"
+retry = "never"
+remedy = "."
+[[error]]
+status = 429
+id = "dup"
+remedy = "."
+[[error]]
+status = 400
+id = "dup"
+class = "conflict"
+remedy = "."
+[[error]]
+status = 409
+id = "dup"
+class = "conflict"
+retry = "never"
+remedy = "."
+[[error]]
+status = 200
+id = "fine"
+class = "success"
+retry = "none"
+remedy = "."
+[[error]]
+status = 500
+id = "abc"
+remedy = "."
+[[error]]
+status = 500
+id = "abcdefg"
+remedy = "."
+[[error]]
+status = 500
+id = "abcdefgh"
+remedy = "."
+[[error]]
+status = 429
+id = "seventeen_bytes_x"
+retry = "never"
+remedy = "."
+[[error]]
+status = 500
+id = "twenty_four_bytes_exact_"
+remedy = "."
+[[error]]
+status = 500
+id = "twenty_five_bytes_exactly"
+remedy = "."
+[[error]]
+status = 404
+id = "twenty_five_byteZ_exactly"
+remedy = "."
+"#,
+        ),
+        (
+            "codey.toml",
+            r#"
+name = "codey"
+title = "Codey"
+hosts = ["api.codey.test"]
+[envelope]
+own_code = "status_code"
+success = "success"
+errors_by = "code"
+false_is_failure = true
+[rate_limit]
+post_after_429_extends_block = true
+[[status]]
+status = 200
+name = "OK"
+class = "success"
+retry = "none"
+remedy = "."
+[[status]]
+status = 503
+name = "Down"
+class = "unavailable"
+retry = "exponential"
+remedy = "."
+[[error]]
+code = -3
+status = 400
+class = "bad_request"
+retry = "never"
+remedy = "."
+[[error]]
+code = 0
+class = "success"
+retry = "none"
+remedy = "."
+[[error]]
+code = 5
+status = 200
+class = "not_found"
+retry = "never"
+remedy = "."
+[[error]]
+code = 1023
+status = 429
+class = "rate_limited"
+retry = "backoff"
+min_wait_s = 1.5
+remedy = "."
+[[error]]
+code = 1024
+status = 503
+class = "unavailable"
+retry = "exponential"
+remedy = "."
+[[error]]
+code = 99999
+class = "server_error"
+retry = "exponential"
+remedy = "."
+"#,
+        ),
+        (
+            "bare.toml",
+            r#"
+name = "bare"
+title = "Bare"
+hosts = ["api.bare.test"]
+[envelope]
+code = "code"
+success = "ok"
+false_is_failure = true
+"#,
+        ),
+    ];
+
+    /// The built-in providers, the repository's example definitions and [`EXTRA`].
+    fn full_registry() -> &'static Registry {
+        static R: std::sync::OnceLock<Registry> = std::sync::OnceLock::new();
+        R.get_or_init(|| {
+            let mut defs = Vec::new();
+            for f in ["trakt.toml", "omdb.toml"] {
+                let path = format!("{}/../../providers/{f}", env!("CARGO_MANIFEST_DIR"));
+                let text = std::fs::read_to_string(&path).unwrap();
+                defs.push((crate::def::Source::File(path), text));
+            }
+            for (name, text) in EXTRA {
+                defs.push((crate::def::Source::File((*name).into()), (*text).into()));
+            }
+            Registry::with(&defs).unwrap()
+        })
+    }
+
+    /// The error texts of every row, each with near misses: one byte more, one less,
+    /// the first byte changed, the middle byte changed.
+    fn texts() -> Vec<String> {
+        let mut out = Vec::new();
+        for p in full_registry().providers() {
+            for row in &p.errors {
+                if let crate::def::ErrorKey::Id(t) | crate::def::ErrorKey::Message(t) = &row.key {
+                    out.push(t.clone());
+                    out.push(format!("{t}x"));
+                    let mut b = t.clone().into_bytes();
+                    b.pop();
+                    out.push(String::from_utf8_lossy(&b).into_owned());
+                    let mut b = t.clone().into_bytes();
+                    b[0] ^= 0x20;
+                    out.push(String::from_utf8_lossy(&b).into_owned());
+                    let mut b = t.clone().into_bytes();
+                    let mid = b.len() / 2;
+                    b[mid] ^= 0x01;
+                    out.push(String::from_utf8_lossy(&b).into_owned());
+                }
+            }
+        }
+        out.push(String::new());
+        out
+    }
+
+    /// Every own code of every row, with its neighbours.
+    fn codes() -> Vec<i64> {
+        let mut out = vec![i64::MIN, -1, 0, 1024, i64::MAX];
+        for p in full_registry().providers() {
+            for row in &p.errors {
+                if let crate::def::ErrorKey::Code(c) = row.key {
+                    out.extend([c.saturating_sub(1), c, c.saturating_add(1)]);
+                }
+            }
+        }
+        out
+    }
+
+    /// Every status some row names, and the statuses around the tables' edges.
+    fn statuses() -> Vec<u16> {
+        let mut out = vec![0, 99, 100, 200, 399, 400, 429, 599, 600, 601, u16::MAX];
+        for p in full_registry().providers() {
+            out.extend(p.statuses.iter().map(|r| r.status));
+            out.extend(p.errors.iter().filter_map(|r| r.status));
+        }
+        out
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig { cases: 20_000, ..Default::default() })]
+        /// [`Registry::classify`] gives what [`Registry::judge`] gives, for any
+        /// provider, status, error text, own code, success flag and echoed status.
+        #[test]
+        fn classify_agrees_with_judge(
+            provider in 0u8..10,
+            status in proptest::prop_oneof![proptest::sample::select(statuses()), 0u16..700],
+            error in proptest::option::of(proptest::prop_oneof![
+                4 => proptest::sample::select(texts()),
+                1 => "[a-z_]{0,30}",
+                1 => ".{0,40}",
+            ]),
+            own_code in proptest::option::of(proptest::prop_oneof![
+                proptest::sample::select(codes()),
+                -5i64..2000,
+                proptest::num::i64::ANY,
+            ]),
+            success in proptest::option::of(proptest::bool::ANY),
+            echo in proptest::option::of((
+                proptest::bool::ANY,
+                proptest::prop_oneof![0i64..700, proptest::num::i64::ANY],
+            )),
+            from_status in proptest::bool::ANY,
+        ) {
+            let reg = full_registry();
+            let mut rec = parse_line_with(br#"{"status":200}"#, reg.map()).unwrap();
+            rec.provider = ProviderId::new(provider);
+            rec.status = status;
+            rec.error = error.map(std::borrow::Cow::Owned);
+            rec.tmdb_code = own_code;
+            rec.success = success;
+            // The status itself echoed, or another code.
+            rec.code = echo.map(|(same, c)| if same { i64::from(status) } else { c });
+            rec.status_source = if from_status {
+                StatusSource::Status
+            } else {
+                StatusSource::EnvelopeCode
+            };
+            proptest::prop_assert_eq!(
+                reg.classify(&rec),
+                reg.judge(rec.provider, rec.status, Envelope::of(&rec)),
+                "{:?}", rec
+            );
+        }
     }
 }

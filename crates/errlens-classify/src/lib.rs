@@ -13,6 +13,7 @@
 
 mod classify;
 pub mod def;
+mod fast;
 pub mod registry;
 pub mod tables;
 

@@ -36,9 +36,8 @@ pub struct Registry {
     /// Provider `i` has id `i + 1` (id 0 is the unknown provider).
     providers: Vec<Provider>,
     map: Arc<ProviderMap>,
-    /// Per provider index (0: unknown), the verdict of each status 0..600 for a record
-    /// with no error, own code or false success flag: the hot path's table lookup.
-    pub(crate) plain: Vec<Box<[crate::Verdict]>>,
+    /// Per provider index (0: unknown), the tables of [`Registry::classify`].
+    pub(crate) lanes: Vec<crate::fast::Lane>,
 }
 
 impl Registry {
@@ -139,9 +138,9 @@ impl Registry {
         let mut r = Registry {
             providers,
             map: Arc::new(map),
-            plain: Vec::new(),
+            lanes: Vec::new(),
         };
-        r.plain = r.plain_verdicts();
+        r.lanes = crate::fast::Lane::build(&r);
         Ok(r)
     }
 
