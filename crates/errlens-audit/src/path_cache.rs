@@ -7,7 +7,7 @@
 //! map of whole keys that held every path of a long log was several megabytes, and
 //! reading it missed the CPU cache on most lookups. The hash stands for the path as
 //! the retry-chain key does: two paths would have to agree in all 64 bits to be
-//! confused. A full set drops its older entry, so memory is fixed whatever the input.
+//! confused. A full set drops its oldest entry, so memory is fixed whatever the input.
 
 use xxhash_rust::xxh3::xxh3_64_with_seed;
 
