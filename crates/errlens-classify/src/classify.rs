@@ -504,195 +504,10 @@ mod tests {
         assert!(plain > 1_000, "the table path was taken ({plain})");
     }
 
-    /// Definitions that exercise what the built-in ones don't: an id listed under
-    /// several statuses, ids of every length class the text table distinguishes (below
-    /// 4, 8, 16 and 24 bytes, and longer ones alike but for one byte), codes outside
-    /// the code index or without a status, a false success flag on id and code
-    /// providers, blocked POSTs after a 429 on both, an echoed status on a provider
-    /// without error rows.
-    const EXTRA: &[(&str, &str)] = &[
-        (
-            "acme.toml",
-            r#"
-name = "acme"
-title = "Acme"
-hosts = ["api.acme.test"]
-[envelope]
-error = "error"
-code = "code"
-success = "success"
-errors_by = "id"
-false_is_failure = true
-[rate_limit]
-post_after_429_extends_block = true
-[[status]]
-status = 200
-name = "OK"
-class = "success"
-retry = "none"
-remedy = "."
-[[status]]
-status = 400
-name = "Bad"
-class = "bad_request"
-retry = "never"
-remedy = "."
-[[status]]
-status = 404
-name = "Missing"
-class = "not_found"
-retry = "never"
-remedy = "."
-[[status]]
-status = 429
-name = "Slow"
-class = "rate_limited"
-retry = "backoff"
-remedy = "."
-min_wait_s = 2
-[[status]]
-status = 500
-name = "Broken"
-class = "server_error"
-retry = "exponential"
-remedy = "."
-[[error]]
-status = 400
-id = "a"
-remedy = "."
-[[error]]
-status = 404
-id = "a"
-class = "conflict"
-retry = "never"
-remedy = "."
-[[error]]
-status = 429
-id = "dup"
-remedy = "."
-[[error]]
-status = 400
-id = "dup"
-class = "conflict"
-remedy = "."
-[[error]]
-status = 409
-id = "dup"
-class = "conflict"
-retry = "never"
-remedy = "."
-[[error]]
-status = 200
-id = "fine"
-class = "success"
-retry = "none"
-remedy = "."
-[[error]]
-status = 500
-id = "abc"
-remedy = "."
-[[error]]
-status = 500
-id = "abcdefg"
-remedy = "."
-[[error]]
-status = 500
-id = "abcdefgh"
-remedy = "."
-[[error]]
-status = 429
-id = "seventeen_bytes_x"
-retry = "never"
-remedy = "."
-[[error]]
-status = 500
-id = "twenty_four_bytes_exact_"
-remedy = "."
-[[error]]
-status = 500
-id = "twenty_five_bytes_exactly"
-remedy = "."
-[[error]]
-status = 404
-id = "twenty_five_byteZ_exactly"
-remedy = "."
-"#,
-        ),
-        (
-            "codey.toml",
-            r#"
-name = "codey"
-title = "Codey"
-hosts = ["api.codey.test"]
-[envelope]
-own_code = "status_code"
-success = "success"
-errors_by = "code"
-false_is_failure = true
-[rate_limit]
-post_after_429_extends_block = true
-[[status]]
-status = 200
-name = "OK"
-class = "success"
-retry = "none"
-remedy = "."
-[[status]]
-status = 503
-name = "Down"
-class = "unavailable"
-retry = "exponential"
-remedy = "."
-[[error]]
-code = -3
-status = 400
-class = "bad_request"
-retry = "never"
-remedy = "."
-[[error]]
-code = 0
-class = "success"
-retry = "none"
-remedy = "."
-[[error]]
-code = 5
-status = 200
-class = "not_found"
-retry = "never"
-remedy = "."
-[[error]]
-code = 1023
-status = 429
-class = "rate_limited"
-retry = "backoff"
-min_wait_s = 1.5
-remedy = "."
-[[error]]
-code = 1024
-status = 503
-class = "unavailable"
-retry = "exponential"
-remedy = "."
-[[error]]
-code = 99999
-class = "server_error"
-retry = "exponential"
-remedy = "."
-"#,
-        ),
-        (
-            "bare.toml",
-            r#"
-name = "bare"
-title = "Bare"
-hosts = ["api.bare.test"]
-[envelope]
-code = "code"
-success = "ok"
-false_is_failure = true
-"#,
-        ),
-    ];
+    /// Synthetic definitions that exercise what the built-in ones don't
+    /// (`fixtures/providers/classify/`: ids of every length class the text table
+    /// distinguishes, codes outside the code index, a provider without rows).
+    const EXTRA: &[&str] = &["ids.toml", "codes.toml", "bare.toml"];
 
     /// The built-in providers, the repository's example definitions and [`EXTRA`].
     fn full_registry() -> &'static Registry {
@@ -704,8 +519,13 @@ false_is_failure = true
                 let text = std::fs::read_to_string(&path).unwrap();
                 defs.push((crate::def::Source::File(path), text));
             }
-            for (name, text) in EXTRA {
-                defs.push((crate::def::Source::File((*name).into()), (*text).into()));
+            for f in EXTRA {
+                let path = format!(
+                    "{}/../../fixtures/providers/classify/{f}",
+                    env!("CARGO_MANIFEST_DIR")
+                );
+                let text = std::fs::read_to_string(&path).unwrap();
+                defs.push((crate::def::Source::File(path), text));
             }
             Registry::with(&defs).unwrap()
         })
