@@ -82,13 +82,16 @@ impl<V: Copy + Default> PathCache<V> {
     /// Caches `v` under `hash` (from [`key`]), dropping the set's older
     /// entry.
     pub(crate) fn insert(&mut self, hash: u64, v: V) {
-        let h = hash;
-        let set = &mut self.sets[h as usize & self.mask];
-        // Shift the entries before the one replaced: `h`'s own entry if cached, else
+        let set = &mut self.sets[hash as usize & self.mask];
+        // Shift the entries before the one replaced: `hash`'s own entry if cached, else
         // the oldest.
-        let at = set.0.iter().position(|e| e.hash == h).unwrap_or(WAYS - 1);
+        let at = set
+            .0
+            .iter()
+            .position(|e| e.hash == hash)
+            .unwrap_or(WAYS - 1);
         set.0.copy_within(..at, 1);
-        set.0[0] = Entry { hash: h, value: v };
+        set.0[0] = Entry { hash, value: v };
     }
 
     /// Entries held.

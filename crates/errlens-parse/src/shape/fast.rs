@@ -62,7 +62,11 @@ fn scan_object<'a, const SPACES: bool>(
         for n in 0.. {
             // The key this line has where the last line had it, else by its name.
             // (Keys a definition adds are always looked up: finding them has effects.)
-            let field = match order.guess(n, b, i).filter(|_| extras.is_none()) {
+            let guess = match extras {
+                None => order.guess(n, b, i),
+                Some(_) => None,
+            };
+            let field = match guess {
                 Some((field, after_colon)) => {
                     i = ws::<SPACES>(b, after_colon);
                     field
