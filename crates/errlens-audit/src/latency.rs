@@ -105,7 +105,12 @@ pub struct Quantiles {
 impl Latency {
     /// Records one latency in milliseconds.
     pub fn record_ms(&mut self, ms: f64) {
-        let us = (ms * 1000.0).round().clamp(0.0, MAX_US as f64) as u64;
+        let x = ms * 1000.0;
+        // Whole microseconds (integer milliseconds, as most logs have) need no rounding.
+        let us = match x as u64 {
+            t if t as f64 == x && t <= MAX_US => t,
+            _ => x.round().clamp(0.0, MAX_US as f64) as u64,
+        };
         match &mut self.0 {
             Repr::Sparse(list) => {
                 let b = bucket(us);

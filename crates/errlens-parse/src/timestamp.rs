@@ -81,6 +81,14 @@ pub fn parse_rfc3339(s: &str) -> Option<i64> {
     if sec > 60 {
         return None;
     }
+    // The usual layout, `…:SS.mmmZ`, without the general fraction and offset loops.
+    if let [b'.', m0, m1, m2, b'Z' | b'z'] = b[19..] {
+        let [m0, m1, m2] = [m0, m1, m2].map(|c| c.wrapping_sub(b'0'));
+        if m0 < 10 && m1 < 10 && m2 < 10 {
+            let millis = i64::from(m0) * 100 + i64::from(m1) * 10 + i64::from(m2);
+            return Some((minute_secs + sec) * 1000 + millis);
+        }
+    }
     let mut i = 19;
     let mut millis = 0i64;
     if i < b.len() && (b[i] == b'.' || b[i] == b',') {
@@ -262,6 +270,26 @@ mod tests {
         );
     }
 
+    proptest::proptest! {
+        /// Every millisecond of years 0–9999 written `…:SS.mmmZ` (the short path) reads
+        /// back as itself, and as what the general path reads with a `+00:00` offset.
+        #[test]
+        fn millisecond_layout_roundtrips(ms in 0i64..253_402_300_800_000) {
+            let (secs, millis) = (ms.div_euclid(1000), ms.rem_euclid(1000));
+            let (y, m, d) = civil_from_days(secs.div_euclid(86_400));
+            let rem = secs.rem_euclid(86_400);
+            let head = format!(
+                "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}.{millis:03}",
+                rem / 3600,
+                (rem % 3600) / 60,
+                rem % 60
+            );
+            proptest::prop_assert_eq!(parse_rfc3339(&format!("{head}Z")), Some(ms));
+            proptest::prop_assert_eq!(parse_rfc3339(&format!("{head}z")), Some(ms));
+            proptest::prop_assert_eq!(parse_rfc3339(&format!("{head}+00:00")), Some(ms));
+        }
+    }
+
     #[test]
     fn rfc3339_rejects_garbage() {
         for bad in [
@@ -271,6 +299,9 @@ mod tests {
             "2023-02-29T00:00:00Z",
             "2026-11-22T24:00:00Z",
             "2026-11-22T10:00:00.Z",
+            "2026-11-22T10:00:00.1x3Z",
+            "2026-11-22T10:00:61.123Z",
+            "2026-11-22T10:00:00.123Zz",
             "2026-11-22T10:00:00Zjunk",
             "2026-11-22T10:00:00+1",
             "20x6-11-22T10:00:00Z",

@@ -46,7 +46,7 @@ pub(crate) fn parse<'a>(
     if !super::fast::scan(line, &mut raw, map) {
         raw = parse_serde(line, map)?;
     }
-    raw.into_record(map)
+    raw.take_record(map)
 }
 
 /// Reads one line with serde_json only (the reference the fast path must equal).
