@@ -7,7 +7,8 @@
 //!
 //! A guess is only ever confirmed by the line's own bytes (`"`, the key, `"` and `:`),
 //! so a wrong or stale guess costs the compare and nothing else: the result is the same
-//! with or without this file. Keys of more than 13 bytes are not remembered.
+//! with or without this file. `"key":` is compared in its first 16 bytes and, for keys of
+//! 14 to 29 bytes, its last 16 as well; longer keys are not remembered.
 
 use crate::raw::Field;
 use std::cell::RefCell;
@@ -21,6 +22,8 @@ const KEYS: usize = 16;
 struct Key {
     bytes: u128,
     mask: u128,
+    /// The last 16 bytes of `"key":` when it is longer than 16.
+    tail: u128,
     len: u8,
     field: Field,
 }
@@ -28,6 +31,7 @@ struct Key {
 const NONE: Key = Key {
     bytes: 0,
     mask: 0,
+    tail: 0,
     len: 0,
     field: Field::Other,
 };
@@ -54,10 +58,29 @@ impl KeyOrder {
     #[inline(always)]
     pub(crate) fn guess(&self, n: usize, b: &[u8], i: usize) -> Option<(Field, usize)> {
         let k = self.keys.get(n)?;
-        let word: [u8; 16] = b.get(i..i + 16)?.try_into().ok()?;
+        let word: [u8; 16] = match b.get(i..i + 16) {
+            Some(w) => w.try_into().ok()?,
+            // The end of the line (`"attempt":1}`): its bytes, zero-padded. A padded
+            // byte never matches: every key's last byte is its colon.
+            None => {
+                let rest = b.get(i..)?;
+                let mut w = [0u8; 16];
+                w[..rest.len()].copy_from_slice(rest);
+                w
+            }
+        };
         // An empty slot has mask 0 and length 0: it would match anything.
-        ((u128::from_le_bytes(word) ^ k.bytes) & k.mask == 0 && k.len > 0)
-            .then_some((k.field, i + usize::from(k.len)))
+        if (u128::from_le_bytes(word) ^ k.bytes) & k.mask != 0 || k.len == 0 {
+            return None;
+        }
+        let end = i + usize::from(k.len);
+        if k.len > 16 {
+            let tail: [u8; 16] = b.get(end - 16..end)?.try_into().ok()?;
+            if u128::from_le_bytes(tail) != k.tail {
+                return None;
+            }
+        }
+        Some((k.field, end))
     }
 
     /// Remembers `key` (found by name, and followed by its colon right after the
@@ -68,15 +91,17 @@ impl KeyOrder {
             return;
         };
         let len = key.len() + 3;
-        *slot = if len <= 16 {
-            let mut bytes = [0u8; 16];
+        *slot = if len <= 32 {
+            let mut bytes = [0u8; 32];
             bytes[0] = b'"';
             bytes[1..len - 2].copy_from_slice(key.as_bytes());
             bytes[len - 2] = b'"';
             bytes[len - 1] = b':';
+            let word = |at: usize| u128::from_le_bytes(bytes[at..at + 16].try_into().expect("16"));
             Key {
-                bytes: u128::from_le_bytes(bytes),
-                mask: u128::MAX >> (128 - 8 * len),
+                bytes: word(0),
+                mask: u128::MAX >> (128 - 8 * len.min(16)),
+                tail: if len > 16 { word(len - 16) } else { 0 },
                 len: len as u8,
                 field,
             }
@@ -99,9 +124,10 @@ mod tests {
         let mut o = order();
         o.learn(0, "status", Field::Status);
         o.learn(1, "client_id", Field::ClientId);
-        o.learn(2, "fourteen_bytes", Field::Other);
+        o.learn(2, "a_key_of_thirty_bytes_is_long_", Field::Other);
         let pad = "                ";
-        let line = format!(r#"{{"status":200,"client_id":"c","fourteen_bytes":1}}{pad}"#);
+        let line =
+            format!(r#"{{"status":200,"client_id":"c","a_key_of_thirty_bytes_is_long_":1}}{pad}"#);
         let b = line.as_bytes();
         assert_eq!(o.guess(0, b, 1), Some((Field::Status, 10)));
         let at = line.find(r#""client_id""#).unwrap();
@@ -114,10 +140,63 @@ mod tests {
             assert_eq!(o.guess(0, l.as_bytes(), 1), None, "{other}");
         }
         assert_eq!(o.guess(3, b, 1), None);
-        let at = line.find(r#""fourteen"#).unwrap();
+        let at = line.find(r#""a_key"#).unwrap();
         assert_eq!(o.guess(2, b, at), None);
-        // Too close to the end of the line to load 16 bytes: no guess either.
-        assert_eq!(o.guess(0, br#"{"status":1}"#, 1), None);
+    }
+
+    /// The last key of a line, with fewer than 16 bytes left: guessed from the bytes
+    /// there are, never from past the end.
+    #[test]
+    fn keys_at_the_end_of_a_line() {
+        let mut o = order();
+        o.learn(0, "status", Field::Status);
+        o.learn(1, "code", Field::Code);
+        assert_eq!(o.guess(0, br#"{"status":1}"#, 1), Some((Field::Status, 10)));
+        assert_eq!(o.guess(0, br#"{"status":"#, 1), Some((Field::Status, 10)));
+        for short in [
+            &br#"{"status""#[..],
+            br#"{"status"#,
+            br#"{"statu"#,
+            b"{",
+            b"",
+        ] {
+            assert_eq!(o.guess(0, short, 1), None, "{short:?}");
+        }
+        assert_eq!(o.guess(1, br#","code":5}"#, 1), Some((Field::Code, 8)));
+        assert_eq!(o.guess(1, br#","code"}"#, 1), None);
+        assert_eq!(o.guess(1, br#","cod":5}"#, 1), None);
+    }
+
+    /// Keys of 14 to 29 bytes are compared in two overlapping words: a change anywhere
+    /// in them is seen.
+    #[test]
+    fn long_keys_are_compared_whole() {
+        let key = "status_message_and_more_bytes";
+        assert_eq!(key.len(), 29);
+        for len in [14, 15, 20, 29] {
+            let k = &key[..len];
+            let mut o = order();
+            o.learn(0, k, Field::StatusMessage);
+            let line = format!(r#"{{"{k}":"x"}}"#);
+            assert_eq!(
+                o.guess(0, line.as_bytes(), 1),
+                Some((Field::StatusMessage, len + 4)),
+                "{k}"
+            );
+            for at in 0..len {
+                let mut changed = line.clone().into_bytes();
+                changed[2 + at] ^= 0x20;
+                assert_eq!(o.guess(0, &changed, 1), None, "{k} changed at {at}");
+            }
+            let longer = format!(r#"{{"{k}x":"x"}}"#);
+            assert_eq!(o.guess(0, longer.as_bytes(), 1), None, "{k}x");
+        }
+        let mut o = order();
+        o.learn(0, "a_key_of_thirty_bytes_is_long_", Field::Message);
+        assert_eq!(
+            o.guess(0, br#"{"a_key_of_thirty_bytes_is_long_":1}"#, 1),
+            None
+        );
     }
 
     #[test]
