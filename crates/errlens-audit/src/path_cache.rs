@@ -1,8 +1,8 @@
 //! A cache from (provider, raw path) to what a path was found to be, so a path seen
 //! before is neither templated nor looked up by name again.
 //!
-//! It is consulted for every record, so it is built to stay in the CPU's cache: a
-//! fixed table of 16-byte entries (256 KiB at the auditor's size), four ways per set,
+//! It is consulted for every record, so it is built small and flat: a
+//! fixed table of 16-byte entries (1 MiB at the auditor's size), four ways per set,
 //! each entry the path's 64-bit XXH3 hash (seeded with the provider) and the value. A
 //! map of whole keys that held every path of a long log was several megabytes, and
 //! reading it missed the CPU cache on most lookups. The hash stands for the path as
