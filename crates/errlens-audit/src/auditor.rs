@@ -597,6 +597,28 @@ impl Auditor {
             self.minute.1.count(rec.status);
         }
 
+        let client_name = rec.client_id.as_deref().unwrap_or("");
+        let other = &mut self.clients_other;
+        let slot = self.clients.slot(client_name, |e| {
+            other.pressure.add(&e.value.pressure);
+            other.retries.add(&e.value.retries);
+        });
+        let (id, stats) = match slot {
+            Some(slot) => {
+                let e = self.clients.entry_mut(slot);
+                (e.id, &mut e.value)
+            }
+            None => (Capped::<ClientStats>::FOLDED, other),
+        };
+        stats.pressure.count(rec.status);
+        let mut sink = LiveSink {
+            client: &mut stats.retries,
+            totals: &mut self.retries,
+        };
+        self.tracker.observe(rec, v, id, &mut sink);
+
+        // Last: the endpoint cache's set, prefetched when the record arrived, has had
+        // the client and chain bookkeeping's time to arrive.
         if let (Some(path), Some(path_key)) = (path, path_key) {
             let endpoints = &self.endpoints;
             let cached = self.endpoint_cache.get(path_key).and_then(|(slot, id)| {
@@ -635,26 +657,6 @@ impl Auditor {
                 }
             }
         }
-
-        let client_name = rec.client_id.as_deref().unwrap_or("");
-        let other = &mut self.clients_other;
-        let slot = self.clients.slot(client_name, |e| {
-            other.pressure.add(&e.value.pressure);
-            other.retries.add(&e.value.retries);
-        });
-        let (id, stats) = match slot {
-            Some(slot) => {
-                let e = self.clients.entry_mut(slot);
-                (e.id, &mut e.value)
-            }
-            None => (Capped::<ClientStats>::FOLDED, other),
-        };
-        stats.pressure.count(rec.status);
-        let mut sink = LiveSink {
-            client: &mut stats.retries,
-            totals: &mut self.retries,
-        };
-        self.tracker.observe(rec, v, id, &mut sink);
     }
 
     /// The row of `path` (templated) under `provider`, or `None` when it is counted in
