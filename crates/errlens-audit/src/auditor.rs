@@ -771,7 +771,17 @@ impl Auditor {
         if other.pressure.requests > 0 || other.retries.total > 0 {
             s.clients.insert(OTHER.to_owned(), other);
         }
-        let endpoints = self.endpoints.into_entries();
+        let mut endpoints = self.endpoints.into_entries();
+        // Buffered latencies recorded, so that none is copied to be read.
+        for e in &mut endpoints {
+            e.value.latency.settle();
+        }
+        for o in &mut self.endpoints_other {
+            o.1.settle();
+        }
+        for l in &mut self.latency {
+            l.settle();
+        }
         // Provider latency: the path-less records' histogram plus every endpoint's.
         let endpoint_latencies = endpoints
             .iter()

@@ -11,6 +11,12 @@
 //! histogram's own buckets, so nothing is rounded differently — and becomes a histogram
 //! once it holds more than [`SPARSE_BUCKETS`] distinct buckets. Both forms are the same
 //! distribution: equal, serialized and merged alike.
+//!
+//! A histogram's counts array is larger than the CPU's cache, so recording a value in
+//! it mostly waits for memory. A histogram therefore collects values in a short buffer
+//! and records them [`PENDING`] at a time, so that the waits of one batch overlap. Every
+//! read sees the buffered values; [`Latency::settle`] records them for reads without a
+//! copy.
 
 use base64::Engine;
 use hdrhistogram::serialization::{Deserializer, Serializer, V2Serializer};
@@ -25,6 +31,9 @@ const MAX_US: u64 = 3_600_000_000;
 /// Distinct buckets a distribution keeps as a list before it becomes a histogram.
 pub const SPARSE_BUCKETS: usize = 24;
 
+/// Values a histogram buffers before recording them (see the module docs).
+pub const PENDING: usize = 32;
+
 /// A latency distribution.
 #[derive(Debug, Clone, Default)]
 pub struct Latency(Repr);
@@ -34,7 +43,68 @@ enum Repr {
     /// Few distinct buckets: each bucket's lowest value (µs) and its count, unsorted.
     Sparse(Vec<(u64, u64)>),
     /// A histogram.
-    Dense(Box<Histogram<u64>>),
+    Dense(Box<Dense>),
+}
+
+/// A histogram and the values not yet recorded in it.
+#[derive(Debug, Clone)]
+struct Dense {
+    histogram: Histogram<u64>,
+    /// Values (µs, at most [`MAX_US`], so they fit) waiting to be recorded.
+    pending: [u32; PENDING],
+    /// How many of `pending` are in use.
+    waiting: usize,
+}
+
+impl Dense {
+    fn new(histogram: Histogram<u64>) -> Box<Dense> {
+        Box::new(Dense {
+            histogram,
+            pending: [0; PENDING],
+            waiting: 0,
+        })
+    }
+
+    /// Buffers one value, recording the batch once the buffer is full.
+    #[inline]
+    fn push(&mut self, us: u64) {
+        // `us` is clamped to MAX_US < 2^32 by the caller.
+        self.pending[self.waiting] = us as u32;
+        self.waiting += 1;
+        if self.waiting == PENDING {
+            self.settle();
+        }
+    }
+
+    /// Records the buffered values.
+    fn settle(&mut self) {
+        for &us in &self.pending[..self.waiting] {
+            record(&mut self.histogram, u64::from(us), 1);
+        }
+        self.waiting = 0;
+    }
+
+    /// The histogram with the buffered values: borrowed when there are none.
+    fn whole(&self) -> Cow<'_, Histogram<u64>> {
+        if self.waiting == 0 {
+            return Cow::Borrowed(&self.histogram);
+        }
+        let mut h = self.histogram.clone();
+        for &us in &self.pending[..self.waiting] {
+            record(&mut h, u64::from(us), 1);
+        }
+        Cow::Owned(h)
+    }
+}
+
+/// Records `n` values `us` (at most [`MAX_US`]).
+#[inline]
+fn record(h: &mut Histogram<u64>, us: u64, n: u64) {
+    // Not `saturating_record`: it clamps to the current (auto-growing) range before
+    // growing it. `record_n` grows the histogram; with the value already clamped to
+    // MAX_US it cannot fail.
+    h.record_n(us, n)
+        .expect("an auto-resizing histogram records any clamped value");
 }
 
 impl Default for Repr {
@@ -64,8 +134,7 @@ fn dense(buckets: &[(u64, u64)]) -> Histogram<u64> {
     let mut h = Histogram::new_with_max(high, 3).expect("3 significant digits, high >= 2");
     h.auto(true);
     for &(b, n) in buckets {
-        h.record_n(b, n)
-            .expect("an auto-resizing histogram records any clamped value");
+        record(&mut h, b, n);
     }
     h
 }
@@ -120,17 +189,19 @@ impl Latency {
                     list.push((b, 1));
                 } else {
                     let mut h = dense(list);
-                    h.record(b)
-                        .expect("an auto-resizing histogram records any clamped value");
-                    self.0 = Repr::Dense(Box::new(h));
+                    record(&mut h, b, 1);
+                    self.0 = Repr::Dense(Dense::new(h));
                 }
             }
-            // Not `saturating_record`: it clamps to the current (auto-growing) range
-            // before growing it. `record` grows the histogram; with the value already
-            // clamped to MAX_US it cannot fail.
-            Repr::Dense(h) => h
-                .record(us)
-                .expect("an auto-resizing histogram records any clamped value"),
+            Repr::Dense(d) => d.push(us),
+        }
+    }
+
+    /// Records the values a histogram still buffers (reads see them either way; a
+    /// settled histogram is read without a copy).
+    pub fn settle(&mut self) {
+        if let Repr::Dense(d) = &mut self.0 {
+            d.settle();
         }
     }
 
@@ -138,7 +209,7 @@ impl Latency {
     pub fn len(&self) -> u64 {
         match &self.0 {
             Repr::Sparse(list) => list.iter().map(|(_, n)| n).sum(),
-            Repr::Dense(h) => h.len(),
+            Repr::Dense(d) => d.histogram.len() + d.waiting as u64,
         }
     }
 
@@ -159,25 +230,24 @@ impl Latency {
                     }
                 }
                 if mine.len() > SPARSE_BUCKETS {
-                    self.0 = Repr::Dense(Box::new(dense(mine)));
+                    self.0 = Repr::Dense(Dense::new(dense(mine)));
                 }
             }
-            (Repr::Dense(h), Repr::Sparse(theirs)) => {
+            (Repr::Dense(d), Repr::Sparse(theirs)) => {
                 for &(b, n) in theirs {
-                    h.record_n(b, n)
-                        .expect("an auto-resizing histogram records any clamped value");
+                    record(&mut d.histogram, b, n);
                 }
             }
             (Repr::Sparse(mine), Repr::Dense(theirs)) => {
-                let mut h = theirs.clone();
+                let mut h = theirs.whole().into_owned();
                 for &(b, n) in mine.iter() {
-                    h.record_n(b, n)
-                        .expect("an auto-resizing histogram records any clamped value");
+                    record(&mut h, b, n);
                 }
-                self.0 = Repr::Dense(h);
+                self.0 = Repr::Dense(Dense::new(h));
             }
-            (Repr::Dense(h), Repr::Dense(theirs)) => h
-                .add(&**theirs)
+            (Repr::Dense(d), Repr::Dense(theirs)) => d
+                .histogram
+                .add(&*theirs.whole())
                 .expect("auto-resizing histograms always add"),
         }
     }
@@ -211,7 +281,7 @@ impl Latency {
     pub fn histogram(&self) -> Cow<'_, Histogram<u64>> {
         match &self.0 {
             Repr::Sparse(list) => Cow::Owned(dense(list)),
-            Repr::Dense(h) => Cow::Borrowed(&**h),
+            Repr::Dense(d) => d.whole(),
         }
     }
 }
@@ -236,7 +306,7 @@ impl<'de> Deserialize<'de> for Latency {
             .deserialize(&mut bytes.as_slice())
             .map_err(|e| serde::de::Error::custom(format!("histogram: {e:?}")))?;
         h.auto(true);
-        Ok(Latency(Repr::Dense(Box::new(h))))
+        Ok(Latency(Repr::Dense(Dense::new(h))))
     }
 }
 
@@ -313,6 +383,36 @@ mod tests {
         assert_eq!(back.quantiles(), few.quantiles());
         assert_eq!(few.quantiles().unwrap().max, 800.0);
         assert!(Latency::default().quantiles().is_none());
+    }
+
+    /// Buffered values count everywhere: in the length, quantiles, equality, merges and
+    /// the serialization, before and after they are recorded.
+    #[test]
+    fn buffered_values_are_read() {
+        for n in [SPARSE_BUCKETS + 1, 100, 3 * PENDING, 3 * PENDING + 7] {
+            let mut buffered = Latency::default();
+            let mut direct = empty();
+            for i in 0..n {
+                let ms = (i * 37 % 1000) as f64 + 0.5;
+                buffered.record_ms(ms);
+                direct.record((ms * 1000.0).round() as u64).unwrap();
+            }
+            assert_eq!(buffered.len(), n as u64);
+            assert_eq!(*buffered.histogram(), direct, "{n} values");
+            let json = serde_json::to_string(&buffered).unwrap();
+            let mut settled = buffered.clone();
+            settled.settle();
+            assert_eq!(settled, buffered);
+            assert_eq!(serde_json::to_string(&settled).unwrap(), json);
+            assert_eq!(settled.quantiles(), buffered.quantiles());
+            let mut twice = buffered.clone();
+            twice.merge(&buffered);
+            assert_eq!(twice.len(), 2 * n as u64);
+            let mut sparse = Latency::default();
+            sparse.record_ms(3.0);
+            sparse.merge(&buffered);
+            assert_eq!(sparse.len(), n as u64 + 1);
+        }
     }
 
     #[test]
