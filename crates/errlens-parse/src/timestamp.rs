@@ -47,10 +47,12 @@ pub fn parse_rfc3339(s: &str) -> Option<i64> {
     }
     // Two digits at `i`, checked and converted without a loop (every field is two
     // digits but the year).
-    let num2 = |i: usize| -> Option<i64> {
+    #[inline(always)]
+    fn two_digits(b: &[u8], i: usize) -> Option<i64> {
         let (hi, lo) = (b[i].wrapping_sub(b'0'), b[i + 1].wrapping_sub(b'0'));
         (hi < 10 && lo < 10).then(|| i64::from(hi * 10 + lo))
-    };
+    }
+    let num2 = |i: usize| two_digits(b, i);
     if b[4] != b'-' || b[7] != b'-' || !matches!(b[10], b'T' | b't' | b' ') {
         return None;
     }
