@@ -10,6 +10,7 @@
 #
 #   benches/compare.sh                  # 5,000,000 lines (~900 MB), 3 runs each
 #   LINES=1000000 RUNS=5 benches/compare.sh
+#   WORK=/tmp/bench benches/compare.sh  # keep the log and every tool's output there
 #
 # Installs mtail, jq and GNU time from Debian if missing (needs root or sudo), and the
 # engines (benches/engines/requirements.txt) with pip into a virtual environment,
@@ -20,7 +21,12 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 LINES=${LINES:-5000000}
 RUNS=${RUNS:-3}
-WORK=${WORK:-$(mktemp -d)}
+if [ -z "${WORK:-}" ]; then
+  # A directory of our own (the log and its gzip, ~1.3 GB at the default size): removed
+  # on exit. A WORK given by the caller is kept, and its log reused.
+  WORK=$(mktemp -d)
+  trap 'rm -rf "$WORK"' EXIT
+fi
 
 missing=()
 command -v mtail >/dev/null || missing+=(mtail)
