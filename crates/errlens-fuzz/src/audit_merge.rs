@@ -31,7 +31,7 @@ use errlens_classify::Registry;
 use errlens_parse::detect::SNIFF_BYTES;
 use errlens_parse::frame::READ_BLOCK;
 use errlens_parse::frame::{frame_all, Frames};
-use errlens_parse::{Decoder, IngestConfig, ParseError, Record, RecordSink};
+use errlens_parse::{Decoder, IngestConfig, ParseError, Record, RecordSink, DEFAULT_MAX_LINE};
 use serde_json::Value;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -132,20 +132,23 @@ pub fn audit_merge(data: &[u8]) {
     }
 }
 
-/// The start of the line `pick` chooses among the input's line starts and its end.
+/// The start of the line `pick` chooses among the input's line starts and its end, as
+/// errlens' framer cuts the input into lines.
 fn cut_at(input: &[u8], pick: usize) -> usize {
-    let mut bounds = vec![0];
-    bounds.extend(
-        input
-            .iter()
-            .enumerate()
-            .filter(|(_, &b)| b == b'\n')
-            .map(|(i, _)| i + 1),
-    );
-    if bounds.last() != Some(&input.len()) {
-        bounds.push(input.len());
+    /// The offset after each framed line (its terminator included).
+    struct Ends(Vec<usize>);
+    impl Frames for Ends {
+        fn line(&mut self, _: &[u8], raw_len: u64) {
+            self.too_long(raw_len);
+        }
+        fn too_long(&mut self, raw_len: u64) {
+            let last = self.0.last().copied().unwrap_or(0);
+            self.0.push(last + raw_len as usize);
+        }
     }
-    bounds[pick % bounds.len()]
+    let mut bounds = Ends(vec![0]);
+    frame_all(input, DEFAULT_MAX_LINE, &mut bounds);
+    bounds.0[pick % bounds.0.len()]
 }
 
 /// One input audited with `decoder` (fresh), read in blocks of `block` bytes.
