@@ -315,8 +315,7 @@ pub struct Auditor {
     /// Every other endpoint, per provider (by registry index).
     endpoints_other: Vec<(Pressure, Latency)>,
     /// Endpoint rows by provider and raw path, so a path seen before is neither
-    /// templated nor looked up again: (slot, entry id) of its row, or
-    /// [`Capped::FOLDED`] for a path counted in the fold (which it is for good).
+    /// templated nor looked up again: its [`Capped::answer`] in `endpoints`.
     endpoint_cache: PathCache<(u32, u32)>,
     minutes: HashMap<i64, Pressure>,
     /// The minute being counted and its counts so far (not yet in `minutes`).
@@ -532,10 +531,11 @@ impl Auditor {
         let p = rec.provider.index();
         // The endpoint cache's set is mostly not in the CPU cache: start loading it
         // now, and count everything else while it comes.
-        let path = rec.path();
-        let path_key = path.map(|path| path_cache::key(p as u8, path));
-        if let Some(k) = path_key {
-            self.endpoint_cache.prefetch(k);
+        let path = rec
+            .path()
+            .map(|path| (path, path_cache::key(p as u8, path)));
+        if let Some((_, key)) = path {
+            self.endpoint_cache.prefetch(key);
         }
         let s = &mut self.summary;
         s.records += 1;
@@ -555,7 +555,7 @@ impl Auditor {
         };
         match group.error {
             None if key.tmdb_code.is_none() && !key.unsuccessful => {
-                let i = rec.provider.index() * 600 + usize::from(rec.status);
+                let i = p * 600 + usize::from(rec.status);
                 if let Some(n) = self.plain_groups.get_mut(i) {
                     *n += 1;
                 } else {
@@ -619,26 +619,18 @@ impl Auditor {
 
         // Last: the endpoint cache's set, prefetched when the record arrived, has had
         // the client and chain bookkeeping's time to arrive.
-        if let (Some(path), Some(path_key)) = (path, path_key) {
-            let endpoints = &self.endpoints;
-            let cached = self.endpoint_cache.get(path_key).and_then(|(slot, id)| {
-                if slot == Capped::<EndpointRow>::FOLDED {
-                    Some(None)
-                } else {
-                    // The row may have been evicted and its slot reused since.
-                    (endpoints.entries().get(slot as usize)?.id == id)
-                        .then_some(Some(slot as usize))
-                }
-            });
+        if let Some((path, path_key)) = path {
+            // The row may have been evicted and its slot reused since it was cached.
+            let cached = self
+                .endpoint_cache
+                .get(path_key)
+                .and_then(|answer| self.endpoints.recall(answer));
             let slot = match cached {
                 Some(slot) => slot,
                 None => {
                     let slot = self.endpoint_slot(rec.provider, path);
-                    let value = match slot {
-                        Some(s) => (s as u32, self.endpoints.entries()[s].id),
-                        None => (Capped::<EndpointRow>::FOLDED, 0),
-                    };
-                    self.endpoint_cache.insert(path_key, value);
+                    self.endpoint_cache
+                        .insert(path_key, self.endpoints.answer(slot));
                     slot
                 }
             };
@@ -673,9 +665,11 @@ impl Auditor {
             return None;
         }
         let others = &mut self.endpoints_other;
-        let slot = self.endpoints.slot(name, |e| {
+        let slot = self.endpoints.slot(name, |mut e| {
             if let Some(o) = others.get_mut(e.value.provider.index()) {
                 o.0.add(&e.value.pressure);
+                // Recorded first: a merge reads buffered values from a copy.
+                e.value.latency.settle();
                 o.1.merge(&e.value.latency);
             }
         })?;

@@ -132,8 +132,8 @@ struct Recent {
     len: usize,
     head: u64,
     tail: u64,
-    slot: u32,
-    id: u32,
+    /// See [`Capped::answer`].
+    answer: (u32, u32),
 }
 
 impl Recent {
@@ -141,8 +141,7 @@ impl Recent {
         len: usize::MAX,
         head: 0,
         tail: 0,
-        slot: 0,
-        id: 0,
+        answer: (0, 0),
     };
 
     /// The words that know `name`, and its place in [`Capped::recent`].
@@ -191,34 +190,48 @@ impl<T: Default> Capped<T> {
         let (head, tail, i) = Recent::words(name);
         let r = self.recent[i];
         if r.len == name.len() && r.head == head && r.tail == tail {
-            // Equal words are an equal name up to 16 bytes; a longer one is compared.
-            if r.slot == Self::FOLDED {
-                if name.len() <= 16 {
-                    return None;
+            // Equal words are an equal name up to 16 bytes; a longer one is compared
+            // (a folded one has no entry to compare with: it is looked up).
+            match self.recall(r.answer) {
+                Some(None) if name.len() <= 16 => return None,
+                Some(Some(s)) if name.len() <= 16 || *self.entries[s].name == *name => {
+                    return Some(s)
                 }
-            } else if let Some(e) = self.entries.get(r.slot as usize) {
-                if e.id == r.id && (name.len() <= 16 || *e.name == *name) {
-                    return Some(r.slot as usize);
-                }
+                _ => {}
             }
         }
         let slot = match self.index.get(name) {
             Some(&slot) => Some(slot as usize),
             None => self.admit(name, evicted),
         };
-        // A folded name stays folded: the largest kept rank only falls.
-        let (slot32, id) = match slot {
-            Some(s) => (s as u32, self.entries[s].id),
-            None => (Self::FOLDED, 0),
-        };
         self.recent[i] = Recent {
             len: name.len(),
             head,
             tail,
-            slot: slot32,
-            id,
+            answer: self.answer(slot),
         };
         slot
+    }
+
+    /// An answer of [`Capped::slot`] to remember: the slot and its entry's id, or
+    /// [`Capped::FOLDED`].
+    #[inline]
+    pub(crate) fn answer(&self, slot: Option<usize>) -> (u32, u32) {
+        match slot {
+            Some(s) => (s as u32, self.entries[s].id),
+            None => (Self::FOLDED, 0),
+        }
+    }
+
+    /// A remembered [`Capped::answer`], if it still holds: a slot whose entry is still
+    /// there (its slot is reused when it is evicted), or a fold (a folded name stays
+    /// folded: the largest kept rank only falls).
+    #[inline]
+    pub(crate) fn recall(&self, (slot, id): (u32, u32)) -> Option<Option<usize>> {
+        if slot == Self::FOLDED {
+            return Some(None);
+        }
+        (self.entries.get(slot as usize)?.id == id).then_some(Some(slot as usize))
     }
 
     fn admit(&mut self, name: &str, evicted: impl FnOnce(Entry<T>)) -> Option<usize> {

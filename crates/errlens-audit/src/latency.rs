@@ -89,11 +89,9 @@ impl Dense {
         if self.waiting == 0 {
             return Cow::Borrowed(&self.histogram);
         }
-        let mut h = self.histogram.clone();
-        for &us in &self.pending[..self.waiting] {
-            record(&mut h, u64::from(us), 1);
-        }
-        Cow::Owned(h)
+        let mut settled = self.clone();
+        settled.settle();
+        Cow::Owned(settled.histogram)
     }
 }
 

@@ -36,13 +36,13 @@ const WAYS: usize = 4;
 /// See the module docs.
 #[derive(Debug)]
 pub(crate) struct PathCache<V> {
-    /// Sets of two entries, the most recently inserted first.
+    /// Sets of [`WAYS`] entries, the most recently inserted first.
     sets: Box<[Set<V>]>,
     mask: usize,
 }
 
 impl<V: Copy + Default> PathCache<V> {
-    /// An empty cache of `cap` entries (rounded up to a power of two, at least 2).
+    /// An empty cache of `cap` entries (rounded up to a power of two, at least [`WAYS`]).
     pub(crate) fn new(cap: usize) -> Self {
         let sets = (cap / WAYS).max(1).next_power_of_two();
         let empty = Entry {
@@ -79,7 +79,7 @@ impl<V: Copy + Default> PathCache<V> {
         set.0.iter().find(|e| e.hash == hash).map(|e| e.value)
     }
 
-    /// Caches `v` under `hash` (from [`key`]), dropping the set's older
+    /// Caches `v` under `hash` (from [`key`]), dropping the set's oldest
     /// entry.
     pub(crate) fn insert(&mut self, hash: u64, v: V) {
         let set = &mut self.sets[hash as usize & self.mask];

@@ -52,7 +52,6 @@ pub fn parse_rfc3339(s: &str) -> Option<i64> {
         let (hi, lo) = (b[i].wrapping_sub(b'0'), b[i + 1].wrapping_sub(b'0'));
         (hi < 10 && lo < 10).then(|| i64::from(hi * 10 + lo))
     }
-    let num2 = |i: usize| two_digits(b, i);
     if b[4] != b'-' || b[7] != b'-' || !matches!(b[10], b'T' | b't' | b' ') {
         return None;
     }
@@ -65,8 +64,12 @@ pub fn parse_rfc3339(s: &str) -> Option<i64> {
     let minute_secs = match LAST_MINUTE.with(Cell::get) {
         (h, secs) if h == head => secs,
         _ => {
-            let (year, month, day) = (num2(0)? * 100 + num2(2)?, num2(5)?, num2(8)?);
-            let (hour, min) = (num2(11)?, num2(14)?);
+            let (year, month, day) = (
+                two_digits(b, 0)? * 100 + two_digits(b, 2)?,
+                two_digits(b, 5)?,
+                two_digits(b, 8)?,
+            );
+            let (hour, min) = (two_digits(b, 11)?, two_digits(b, 14)?);
             if !(1..=12).contains(&month) || day < 1 || day > days_in_month(year, month) {
                 return None;
             }
@@ -78,7 +81,7 @@ pub fn parse_rfc3339(s: &str) -> Option<i64> {
             secs
         }
     };
-    let sec = num2(17)?;
+    let sec = two_digits(b, 17)?;
     // 60 is a leap second; fold it into the next minute's first second.
     if sec > 60 {
         return None;
@@ -116,9 +119,9 @@ pub fn parse_rfc3339(s: &str) -> Option<i64> {
         Some(&sign @ (b'+' | b'-')) => {
             let rest = &b[i + 1..];
             let (oh, om) = match rest.len() {
-                5 if rest[2] == b':' => (num2(i + 1)?, num2(i + 4)?),
-                4 => (num2(i + 1)?, num2(i + 3)?),
-                2 => (num2(i + 1)?, 0),
+                5 if rest[2] == b':' => (two_digits(b, i + 1)?, two_digits(b, i + 4)?),
+                4 => (two_digits(b, i + 1)?, two_digits(b, i + 3)?),
+                2 => (two_digits(b, i + 1)?, 0),
                 _ => return None,
             };
             if oh > 23 || om > 59 {

@@ -41,7 +41,7 @@ pub(crate) fn parse<'a>(
 ) -> Result<Record<'a>, ParseError> {
     // Filled in place: the record-to-be is a few hundred bytes, not worth moving.
     let mut raw = Raw::default();
-    // One `into_record` call for both paths: the record is then built where the
+    // One `take_record` call for both paths: the record is then built where the
     // caller keeps it (two calls cost a copy of the whole record each line).
     if !super::fast::scan(line, &mut raw, map) {
         raw = parse_serde(line, map)?;

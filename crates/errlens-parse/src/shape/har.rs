@@ -158,7 +158,7 @@ impl<'de> Visitor<'de> for Entries<'_, '_, '_> {
                 Some(false) => {
                     (self.out)(Err(&ParseError::NotObject));
                 }
-                Some(true) => match finish(raw, self.providers, b.status_paths) {
+                Some(true) => match finish(&mut raw, self.providers, b.status_paths) {
                     Ok(rec) => (self.out)(Ok(&rec)),
                     Err(e) => (self.out)(Err(&e)),
                 },

@@ -201,7 +201,7 @@ pub(crate) fn parse_line(
         });
         for sl in &rl.scope_logs {
             for lr in &sl.log_records {
-                let r = finish(record(lr, service.clone(), map), map, STATUS_PATHS);
+                let r = finish(&mut record(lr, service.clone(), map), map, STATUS_PATHS);
                 match &r {
                     Ok(rec) => out(Ok(rec)),
                     Err(e) => out(Err(e)),

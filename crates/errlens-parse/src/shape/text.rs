@@ -54,7 +54,7 @@ pub(crate) fn logfmt<'a>(
         shape: "logfmt",
         reason: e.0,
     })?;
-    finish(raw, map, ShapeKind::Logfmt.status_paths())
+    finish(&mut raw, map, ShapeKind::Logfmt.status_paths())
 }
 
 /// The first number of an nginx timing that may list several upstreams
@@ -121,7 +121,7 @@ pub(crate) fn clf<'a>(line: &'a [u8], map: Option<&ProviderMap>) -> Result<Recor
             raw.set_mapped(target, v);
         }
     }
-    finish(raw, map, ShapeKind::Clf.status_paths())
+    finish(&mut raw, map, ShapeKind::Clf.status_paths())
 }
 
 #[cfg(test)]
