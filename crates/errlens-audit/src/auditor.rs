@@ -4,9 +4,9 @@
 //! warm: a lookup in the capped tables of error ids, clients and endpoints
 //! ([`crate::capped`]), one hash of the retry key, counters, and a histogram record.
 
-use crate::capped::{Capped, OTHER};
+use crate::capped::{Capped, MAX_NAME_BYTES, OTHER};
 use crate::chains::{ChainCounts, OpenChain, RetryCounts, Sink, Tracker};
-use crate::endpoint::{template_into, Secrets};
+use crate::endpoint::{chain_seed, template_into, Secrets};
 use crate::latency::Latency;
 use crate::path_cache::{self, PathCache};
 use crate::summary::{
@@ -310,6 +310,8 @@ pub struct Auditor {
     clients: Capped<ClientStats>,
     /// Every other client.
     clients_other: ClientStats,
+    /// Per client row (by slot): the retry-chain seeds of its last two methods.
+    seeds: Vec<[Seed; 2]>,
     /// Endpoints (`provider endpoint`) with their own row.
     endpoints: Capped<EndpointRow>,
     /// Every other endpoint, per provider (by registry index).
@@ -331,6 +333,61 @@ pub struct Auditor {
     tracker: Tracker,
     retries: RetryTotals,
     scratch: String,
+}
+
+/// A retry-chain seed ([`chain_seed`]) a client row had for a method: the client's
+/// id hashed, then the method. A client mostly repeats one or two methods (GET, and
+/// POST to write), so a row keeps its last two and most records skip two of the chain
+/// key's three hashes.
+#[derive(Debug, Clone, Copy)]
+struct Seed {
+    /// The id of the row's entry (a slot is reused when its entry is evicted).
+    id: u32,
+    /// The method's length (`u8::MAX`: none cached) and bytes, up to 8.
+    len: u8,
+    word: u64,
+    seed: u64,
+}
+
+impl Seed {
+    const NONE: Seed = Seed {
+        id: 0,
+        len: u8::MAX,
+        word: 0,
+        seed: 0,
+    };
+
+    /// The seed of `client` (whose row is `slot`, entry `id`) and `method`, from the
+    /// row's cache when its method is the same.
+    #[inline]
+    fn of(seeds: &mut Vec<[Seed; 2]>, slot: usize, id: u32, client: &str, method: &str) -> u64 {
+        let m = method.as_bytes();
+        if m.len() > 8 {
+            return chain_seed(client, method);
+        }
+        let word = errlens_parse::word::padded(m);
+        let hit = |s: &Seed| s.id == id && usize::from(s.len) == m.len() && s.word == word;
+        if let Some(s) = seeds
+            .get(slot)
+            .and_then(|ways| ways.iter().find(|s| hit(s)))
+        {
+            return s.seed;
+        }
+        let seed = chain_seed(client, method);
+        if seeds.len() <= slot {
+            seeds.resize(slot + 1, [Seed::NONE; 2]);
+        }
+        // The newer way first; the older one is dropped.
+        let ways = &mut seeds[slot];
+        ways[1] = ways[0];
+        ways[0] = Seed {
+            id,
+            len: m.len() as u8,
+            word,
+            seed,
+        };
+        seed
+    }
 }
 
 impl Auditor {
@@ -361,6 +418,7 @@ impl Auditor {
             tracker: Tracker::new(config.retry_window_ms, config.mergeable_chains),
             clients: Capped::new(caps.clients),
             clients_other: ClientStats::default(),
+            seeds: Vec::new(),
             endpoints: Capped::new(caps.endpoints),
             endpoints_other: vec![Default::default(); slots],
             endpoint_cache: PathCache::new(ENDPOINT_CACHE),
@@ -611,11 +669,19 @@ impl Auditor {
             None => (Capped::<ClientStats>::FOLDED, other),
         };
         stats.pressure.count(rec.status);
+        let method = rec.method.as_deref().unwrap_or("");
+        let seed = match slot {
+            // A longer id shares its row with others: its seed is its own.
+            Some(slot) if client_name.len() <= MAX_NAME_BYTES => {
+                Seed::of(&mut self.seeds, slot, id, client_name, method)
+            }
+            _ => chain_seed(client_name, method),
+        };
         let mut sink = LiveSink {
             client: &mut stats.retries,
             totals: &mut self.retries,
         };
-        self.tracker.observe(rec, v, id, &mut sink);
+        self.tracker.observe_seeded(rec, v, seed, id, &mut sink);
 
         // Last: the endpoint cache's set, prefetched when the record arrived, has had
         // the client and chain bookkeeping's time to arrive.
@@ -916,6 +982,42 @@ mod tests {
                 serde_json::to_value(&want).unwrap()
             );
         }
+    }
+
+    /// A remembered chain seed is the seed of the client and method asked for: the
+    /// row's two last methods are kept, others are hashed again, and a slot reused by
+    /// another client (another entry id) does not answer with the old client's seed.
+    #[test]
+    fn chain_seeds_are_remembered_per_row_and_method() {
+        let mut seeds = Vec::new();
+        let methods = [
+            "GET",
+            "POST",
+            "get",
+            "",
+            "DELETE",
+            "PATCH",
+            "OPTIONS",
+            "PROPFIND9",
+        ];
+        let mut n = 0u64;
+        for round in 0..200u32 {
+            let slot = (round % 7) as usize;
+            // Every 50 rounds, each slot holds a new entry (a new id and client).
+            let id = round / 50 * 10 + slot as u32;
+            let client = format!("client-{id}");
+            n = n
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            let method = methods[(n >> 60) as usize % methods.len()];
+            assert_eq!(
+                Seed::of(&mut seeds, slot, id, &client, method),
+                chain_seed(&client, method),
+                "{round} {client} {method}"
+            );
+        }
+        let cached = seeds.iter().flatten().filter(|s| s.len != u8::MAX).count();
+        assert!(cached > 7, "rows remember seeds: {cached}");
     }
 
     #[test]

@@ -19,6 +19,7 @@
 //! (see [`crate::MAX_CLIENTS`], [`crate::MAX_ENDPOINTS`]) that real logs rarely reach
 //! them.
 
+use errlens_parse::word;
 use rustc_hash::FxHashMap as HashMap;
 use std::collections::BTreeMap;
 
@@ -149,15 +150,8 @@ impl Recent {
     fn words(name: &str) -> (u64, u64, usize) {
         let b = name.as_bytes();
         let (head, tail) = match b.len() {
-            8.. => (
-                u64::from_le_bytes(b[..8].try_into().expect("8 bytes")),
-                u64::from_le_bytes(b[b.len() - 8..].try_into().expect("8 bytes")),
-            ),
-            n => {
-                let mut w = [0u8; 8];
-                w[..n].copy_from_slice(b);
-                (u64::from_le_bytes(w), 0)
-            }
+            8.. => word::ends(b),
+            _ => (word::padded(b), 0),
         };
         let h = (head ^ tail.rotate_left(29) ^ b.len() as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15);
         (head, tail, (h >> 58) as usize)

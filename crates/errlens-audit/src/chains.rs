@@ -16,7 +16,7 @@
 //! `docs/report-schema.md` for the limits). A single pass is the same machine with no
 //! prior state.
 
-use crate::endpoint::chain_key;
+use crate::endpoint::{chain_key_seeded, chain_seed};
 use errlens_classify::Verdict;
 use errlens_parse::Record;
 use rustc_hash::FxHashMap as HashMap;
@@ -382,22 +382,37 @@ impl Tracker {
     /// `path`. A record without either cannot be linked; if it logs an attempt > 1 it
     /// still counts as a retry, judged `unlinked`.
     pub fn observe(&mut self, rec: &Record<'_>, v: &Verdict, client: u32, sink: &mut impl Sink) {
+        let seed = chain_seed(
+            rec.client_id.as_deref().unwrap_or(""),
+            rec.method.as_deref().unwrap_or(""),
+        );
+        self.observe_seeded(rec, v, seed, client, sink);
+    }
+
+    /// [`Tracker::observe`] given the [`chain_seed`] of the record's client id and
+    /// method (which a caller may have remembered).
+    pub fn observe_seeded(
+        &mut self,
+        rec: &Record<'_>,
+        v: &Verdict,
+        seed: u64,
+        client: u32,
+        sink: &mut impl Sink,
+    ) {
         let ev = Event::of(rec, v);
-        let client_id = rec.client_id.as_deref().unwrap_or("");
-        let method = rec.method.as_deref().unwrap_or("");
         // The path is only wanted without a URL: not computed for the usual record.
         let path = match &rec.url {
             Some(url) => Ok(url),
             None => Err(rec.path()),
         };
         let key = match path {
-            Ok(url) => chain_key(client_id, method, url),
+            Ok(url) => chain_key_seeded(seed, url),
             Err(Some(path)) => {
                 let url = &mut self.scratch;
                 url.clear();
                 url.push_str(rec.host().unwrap_or(""));
                 url.push_str(path);
-                chain_key(client_id, method, url)
+                chain_key_seeded(seed, url)
             }
             Err(None) => {
                 if let Some(a) = ev.attempt.filter(|a| *a > 1) {

@@ -209,13 +209,25 @@ fn is_id(b: &[u8]) -> bool {
 /// xxh3(client, seed: 0)))`, the method in ASCII upper case. (Summaries of schema v2
 /// used FNV-1a over the three parts, which costs a dependent multiplication per byte.)
 pub fn chain_key(client: &str, method: &str, url: &str) -> u64 {
+    chain_key_seeded(chain_seed(client, method), url)
+}
+
+/// The part of [`chain_key`] that depends on the client and method alone: the seed
+/// of the URL's hash (one client mostly uses one or two methods, so it is worth
+/// remembering).
+pub fn chain_seed(client: &str, method: &str) -> u64 {
     let h = xxh3_64(client.as_bytes());
-    let h = if method.bytes().any(|c| c.is_ascii_lowercase()) {
+    if method.bytes().any(|c| c.is_ascii_lowercase()) {
         xxh3_64_with_seed(method.to_ascii_uppercase().as_bytes(), h)
     } else {
         xxh3_64_with_seed(method.as_bytes(), h)
-    };
-    xxh3_64_with_seed(url.as_bytes(), h)
+    }
+}
+
+/// [`chain_key`] of `url` given the [`chain_seed`] of its client and method.
+#[inline]
+pub fn chain_key_seeded(seed: u64, url: &str) -> u64 {
+    xxh3_64_with_seed(url.as_bytes(), seed)
 }
 
 #[cfg(test)]

@@ -23,6 +23,7 @@ pub mod redact;
 pub mod shape;
 pub mod timestamp;
 mod value;
+pub mod word;
 
 pub use frame::{is_blank, Framer, Frames, DEFAULT_MAX_LINE};
 pub use front::{Decoder, IngestConfig, RecordSink};
