@@ -8,31 +8,27 @@
 //! A full histogram of latencies up to a second takes ~90 KB, and a report keeps one per
 //! endpoint row (up to 500 per part being audited), most of which see a handful of
 //! values. So a distribution starts as a short list of (bucket, count) pairs — the
-//! histogram's own buckets, so nothing is rounded differently — and becomes a histogram
-//! once it holds more than [`SPARSE_BUCKETS`] distinct buckets. Both forms are the same
-//! distribution: equal, serialized and merged alike.
+//! histogram's own buckets, so nothing is rounded differently — and becomes a counts
+//! array once it holds more than [`SPARSE_BUCKETS`] distinct buckets. Both forms are the
+//! same distribution: equal, serialized and merged alike.
 //!
-//! A histogram's counts array is larger than the CPU's cache, so recording a value in
-//! it mostly waits for memory. A histogram therefore collects values in a short buffer
-//! and records them [`PENDING`] at a time, so that the waits of one batch overlap. Every
-//! read sees the buffered values; [`Latency::settle`] records them for reads without a
-//! copy.
+//! The counts array is laid out as hdrhistogram's own (3 significant digits, a lowest
+//! discernible value of 1 µs; see [`index`]), so recording a value is an index
+//! computation and an increment, where `Histogram::record` also grows, checks and
+//! tracks the minimum, maximum and total (~65 instructions a record). hdrhistogram
+//! itself reads the distribution (quantiles) and writes it (the V2 serialization): a
+//! histogram is built from the counts when one is asked for, bucket by bucket.
 
 use base64::Engine;
 use hdrhistogram::serialization::{Deserializer, Serializer, V2Serializer};
 use hdrhistogram::Histogram;
 use serde::{Deserialize, Serialize};
-use std::borrow::Cow;
-use std::sync::OnceLock;
 
 /// Highest latency recorded exactly: one hour. Longer ones are clamped to it.
 const MAX_US: u64 = 3_600_000_000;
 
-/// Distinct buckets a distribution keeps as a list before it becomes a histogram.
+/// Distinct buckets a distribution keeps as a list before it becomes a counts array.
 pub const SPARSE_BUCKETS: usize = 24;
-
-/// Values a histogram buffers before recording them (see the module docs).
-pub const PENDING: usize = 32;
 
 /// A latency distribution.
 #[derive(Debug, Clone, Default)]
@@ -42,57 +38,39 @@ pub struct Latency(Repr);
 enum Repr {
     /// Few distinct buckets: each bucket's lowest value (µs) and its count, unsorted.
     Sparse(Vec<(u64, u64)>),
-    /// A histogram.
-    Dense(Box<Dense>),
+    /// Counts by bucket index (see [`index`]), as long as the highest bucket used.
+    Dense(Vec<u64>),
 }
 
-/// A histogram and the values not yet recorded in it.
-#[derive(Debug, Clone)]
-struct Dense {
-    histogram: Histogram<u64>,
-    /// Values (µs, at most [`MAX_US`], so they fit) waiting to be recorded.
-    pending: [u32; PENDING],
-    /// How many of `pending` are in use.
-    waiting: usize,
+impl Default for Repr {
+    fn default() -> Self {
+        Repr::Sparse(Vec::new())
+    }
 }
 
-impl Dense {
-    fn new(histogram: Histogram<u64>) -> Box<Dense> {
-        Box::new(Dense {
-            histogram,
-            pending: [0; PENDING],
-            waiting: 0,
-        })
-    }
+/// The index of the bucket of `us` (at most [`MAX_US`]) in hdrhistogram's counts array
+/// for 3 significant digits and a lowest discernible value of 1: 2,048 sub-buckets
+/// (`2 × 10³` rounded up to a power of two), of which each bucket after the first uses
+/// the upper half at twice the previous bucket's unit. (A test holds it to
+/// hdrhistogram's buckets.)
+#[inline]
+fn index(us: u64) -> usize {
+    const HALF_COUNT_MAGNITUDE: u32 = 10;
+    const SUB_BUCKET_MASK: u64 = (1 << (HALF_COUNT_MAGNITUDE + 1)) - 1;
+    // 64 - unit magnitude (0) - sub-bucket count magnitude (11).
+    const LEADING_ZERO_COUNT_BASE: u32 = 53;
+    let bucket = LEADING_ZERO_COUNT_BASE - (us | SUB_BUCKET_MASK).leading_zeros();
+    let sub_bucket = (us >> bucket) as usize;
+    ((bucket as usize + 1) << HALF_COUNT_MAGNITUDE) + sub_bucket - (1 << HALF_COUNT_MAGNITUDE)
+}
 
-    /// Buffers one value, recording the batch once the buffer is full.
-    #[inline]
-    fn push(&mut self, us: u64) {
-        // `us` is clamped to MAX_US < 2^32 by the caller.
-        self.pending[self.waiting] = us as u32;
-        self.waiting += 1;
-        if self.waiting == PENDING {
-            self.settle();
-        }
-    }
-
-    /// Records the buffered values.
-    fn settle(&mut self) {
-        for &us in &self.pending[..self.waiting] {
-            record(&mut self.histogram, u64::from(us), 1);
-        }
-        self.waiting = 0;
-    }
-
-    /// The histogram with the buffered values: borrowed when there are none.
-    fn whole(&self) -> Cow<'_, Histogram<u64>> {
-        if self.waiting == 0 {
-            return Cow::Borrowed(&self.histogram);
-        }
-        let mut settled = self.clone();
-        settled.settle();
-        Cow::Owned(settled.histogram)
-    }
+/// The lowest value of the bucket at `i` (the inverse of [`index`]).
+fn bucket_low(i: usize) -> u64 {
+    let (bucket, sub_bucket) = match (i >> 10).checked_sub(1) {
+        Some(b) => (b, (i & 1023) + 1024),
+        None => (0, i),
+    };
+    (sub_bucket as u64) << bucket
 }
 
 /// Records `n` values `us` (at most [`MAX_US`]).
@@ -105,14 +83,21 @@ fn record(h: &mut Histogram<u64>, us: u64, n: u64) {
         .expect("an auto-resizing histogram records any clamped value");
 }
 
-impl Default for Repr {
-    fn default() -> Self {
-        Repr::Sparse(Vec::new())
+/// Adds `n` values of bucket index `i` to `counts`.
+#[inline]
+fn count(counts: &mut Vec<u64>, i: usize, n: u64) {
+    match counts.get_mut(i) {
+        Some(c) => *c += n,
+        None => {
+            counts.resize(i + 1, 0);
+            counts[i] = n;
+        }
     }
 }
 
 /// An empty histogram. Auto-resizing: memory follows the largest value seen, not the
 /// bound.
+#[cfg(test)]
 fn empty() -> Histogram<u64> {
     let mut h = Histogram::new(3).expect("3 significant digits is valid");
     h.auto(true);
@@ -121,20 +106,37 @@ fn empty() -> Histogram<u64> {
 
 /// The lowest value of `us`'s bucket (buckets depend only on the precision).
 fn bucket(us: u64) -> u64 {
-    static SHAPE: OnceLock<Histogram<u64>> = OnceLock::new();
-    SHAPE.get_or_init(empty).lowest_equivalent(us)
+    bucket_low(index(us))
 }
 
-/// The histogram of a list of buckets.
-fn dense(buckets: &[(u64, u64)]) -> Histogram<u64> {
+/// The histogram of `(bucket low, count)` pairs.
+fn dense(buckets: impl Iterator<Item = (u64, u64)> + Clone) -> Histogram<u64> {
     // Sized for the largest value at once, not grown value by value.
-    let high = buckets.iter().map(|&(b, _)| b).max().unwrap_or(0).max(2);
+    let high = buckets.clone().map(|(b, _)| b).max().unwrap_or(0).max(2);
     let mut h = Histogram::new_with_max(high, 3).expect("3 significant digits, high >= 2");
     h.auto(true);
-    for &(b, n) in buckets {
+    for (b, n) in buckets {
         record(&mut h, b, n);
     }
     h
+}
+
+/// The `(bucket low, count)` pairs of a counts array.
+fn pairs(counts: &[u64]) -> impl Iterator<Item = (u64, u64)> + Clone + '_ {
+    counts
+        .iter()
+        .enumerate()
+        .filter(|(_, &n)| n > 0)
+        .map(|(i, &n)| (bucket_low(i), n))
+}
+
+/// The counts array of `(bucket low, count)` pairs.
+fn counts_of(pairs: impl Iterator<Item = (u64, u64)>) -> Vec<u64> {
+    let mut counts = Vec::new();
+    for (b, n) in pairs {
+        count(&mut counts, index(b), n);
+    }
+    counts
 }
 
 /// `h` with its highest trackable value (written in the serialization's header) set by
@@ -150,7 +152,7 @@ fn canonical(h: &Histogram<u64>) -> Histogram<u64> {
 
 impl PartialEq for Latency {
     fn eq(&self, other: &Self) -> bool {
-        *self.histogram() == *other.histogram()
+        self.histogram() == other.histogram()
     }
 }
 
@@ -171,14 +173,18 @@ pub struct Quantiles {
 
 impl Latency {
     /// Records one latency in milliseconds.
+    #[inline]
     pub fn record_ms(&mut self, ms: f64) {
         let x = ms * 1000.0;
         // Whole microseconds (integer milliseconds, as most logs have) need no rounding.
-        let us = match x as u64 {
-            t if t as f64 == x && t <= MAX_US => t,
+        // (Through i64: x86-64 converts a double to a signed integer in one
+        // instruction, to an unsigned one in a dozen.)
+        let us = match x as i64 {
+            t if t as f64 == x && (0..=MAX_US as i64).contains(&t) => t as u64,
             _ => x.round().clamp(0.0, MAX_US as f64) as u64,
         };
         match &mut self.0 {
+            Repr::Dense(counts) => count(counts, index(us), 1),
             Repr::Sparse(list) => {
                 let b = bucket(us);
                 if let Some((_, n)) = list.iter_mut().find(|(k, _)| *k == b) {
@@ -186,20 +192,11 @@ impl Latency {
                 } else if list.len() < SPARSE_BUCKETS {
                     list.push((b, 1));
                 } else {
-                    let mut h = dense(list);
-                    record(&mut h, b, 1);
-                    self.0 = Repr::Dense(Dense::new(h));
+                    let mut counts = counts_of(list.iter().copied());
+                    count(&mut counts, index(us), 1);
+                    self.0 = Repr::Dense(counts);
                 }
             }
-            Repr::Dense(d) => d.push(us),
-        }
-    }
-
-    /// Records the values a histogram still buffers (reads see them either way; a
-    /// settled histogram is read without a copy).
-    pub fn settle(&mut self) {
-        if let Repr::Dense(d) = &mut self.0 {
-            d.settle();
         }
     }
 
@@ -207,7 +204,7 @@ impl Latency {
     pub fn len(&self) -> u64 {
         match &self.0 {
             Repr::Sparse(list) => list.iter().map(|(_, n)| n).sum(),
-            Repr::Dense(d) => d.histogram.len() + d.waiting as u64,
+            Repr::Dense(counts) => counts.iter().sum(),
         }
     }
 
@@ -228,25 +225,29 @@ impl Latency {
                     }
                 }
                 if mine.len() > SPARSE_BUCKETS {
-                    self.0 = Repr::Dense(Dense::new(dense(mine)));
+                    self.0 = Repr::Dense(counts_of(mine.iter().copied()));
                 }
             }
-            (Repr::Dense(d), Repr::Sparse(theirs)) => {
+            (Repr::Dense(mine), Repr::Sparse(theirs)) => {
                 for &(b, n) in theirs {
-                    record(&mut d.histogram, b, n);
+                    count(mine, index(b), n);
                 }
             }
             (Repr::Sparse(mine), Repr::Dense(theirs)) => {
-                let mut h = theirs.whole().into_owned();
+                let mut counts = theirs.clone();
                 for &(b, n) in mine.iter() {
-                    record(&mut h, b, n);
+                    count(&mut counts, index(b), n);
                 }
-                self.0 = Repr::Dense(Dense::new(h));
+                self.0 = Repr::Dense(counts);
             }
-            (Repr::Dense(d), Repr::Dense(theirs)) => d
-                .histogram
-                .add(&*theirs.whole())
-                .expect("auto-resizing histograms always add"),
+            (Repr::Dense(mine), Repr::Dense(theirs)) => {
+                if mine.len() < theirs.len() {
+                    mine.resize(theirs.len(), 0);
+                }
+                for (m, t) in mine.iter_mut().zip(theirs) {
+                    *m += t;
+                }
+            }
         }
     }
 
@@ -275,11 +276,11 @@ impl Latency {
         })
     }
 
-    /// The distribution as a histogram (microseconds): built when it is still a list.
-    pub fn histogram(&self) -> Cow<'_, Histogram<u64>> {
+    /// The distribution as a histogram (microseconds), built from its buckets.
+    pub fn histogram(&self) -> Histogram<u64> {
         match &self.0 {
-            Repr::Sparse(list) => Cow::Owned(dense(list)),
-            Repr::Dense(d) => d.whole(),
+            Repr::Sparse(list) => dense(list.iter().copied()),
+            Repr::Dense(counts) => dense(pairs(counts)),
         }
     }
 }
@@ -300,11 +301,17 @@ impl<'de> Deserialize<'de> for Latency {
         let bytes = base64::engine::general_purpose::STANDARD
             .decode(text)
             .map_err(serde::de::Error::custom)?;
-        let mut h: Histogram<u64> = Deserializer::new()
+        let h: Histogram<u64> = Deserializer::new()
             .deserialize(&mut bytes.as_slice())
             .map_err(|e| serde::de::Error::custom(format!("histogram: {e:?}")))?;
-        h.auto(true);
-        Ok(Latency(Repr::Dense(Dense::new(h))))
+        // Each recorded bucket by the value it starts at (its count is per bucket).
+        let buckets = h.iter_recorded().map(|v| {
+            (
+                h.lowest_equivalent(v.value_iterated_to()),
+                v.count_at_value(),
+            )
+        });
+        Ok(Latency(Repr::Dense(counts_of(buckets))))
     }
 }
 
@@ -343,7 +350,7 @@ mod tests {
             direct.record((v * 1000.0).round() as u64).unwrap();
         }
         assert!(matches!(whole.0, Repr::Dense(_)));
-        assert_eq!(*whole.histogram(), direct);
+        assert_eq!(whole.histogram(), direct);
         // Merged from small parts: lists merged into lists, into histograms, and the
         // other way round.
         for part in [3, 10, 50, 400] {
@@ -383,32 +390,63 @@ mod tests {
         assert!(Latency::default().quantiles().is_none());
     }
 
-    /// Buffered values count everywhere: in the length, quantiles, equality, merges and
-    /// the serialization, before and after they are recorded.
+    /// The counts array's layout is hdrhistogram's own: every value's bucket index
+    /// and that bucket's lowest value agree with a real histogram's, at the edges of
+    /// buckets and sub-buckets and between them, up to the clamp.
     #[test]
-    fn buffered_values_are_read() {
-        for n in [SPARSE_BUCKETS + 1, 100, 3 * PENDING, 3 * PENDING + 7] {
-            let mut buffered = Latency::default();
+    fn buckets_are_hdrhistograms() {
+        let mut h = empty();
+        h.record(MAX_US).unwrap();
+        let mut values: Vec<u64> = (0..5_000).collect();
+        for shift in 10..=32 {
+            let p = 1u64 << shift;
+            values.extend([p - 1, p, p + 1, p + p / 3, p + p / 2 + 7]);
+        }
+        let mut n = 1u64;
+        for _ in 0..20_000 {
+            n = n
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            values.push((n >> 20) % (MAX_US + 1));
+        }
+        values.push(MAX_US);
+        for v in values.into_iter().filter(|v| *v <= MAX_US) {
+            assert_eq!(bucket_low(index(v)), h.lowest_equivalent(v), "{v}");
+            assert!(index(v) < h.distinct_values(), "{v}");
+            // Neighbouring buckets: the next bucket starts past this one's values.
+            let next = h.next_non_equivalent(v);
+            if next <= MAX_US {
+                assert_eq!(index(next), index(v) + 1, "{v} -> {next}");
+            }
+        }
+    }
+
+    /// Counted values are read everywhere: in the length, quantiles, equality, merges
+    /// and the serialization, which equal a histogram's that recorded them one by one.
+    #[test]
+    fn counted_values_are_read() {
+        for n in [SPARSE_BUCKETS + 1, 100, 1_000] {
+            let mut counted = Latency::default();
             let mut direct = empty();
             for i in 0..n {
                 let ms = (i * 37 % 1000) as f64 + 0.5;
-                buffered.record_ms(ms);
+                counted.record_ms(ms);
                 direct.record((ms * 1000.0).round() as u64).unwrap();
             }
-            assert_eq!(buffered.len(), n as u64);
-            assert_eq!(*buffered.histogram(), direct, "{n} values");
-            let json = serde_json::to_string(&buffered).unwrap();
-            let mut settled = buffered.clone();
-            settled.settle();
-            assert_eq!(settled, buffered);
-            assert_eq!(serde_json::to_string(&settled).unwrap(), json);
-            assert_eq!(settled.quantiles(), buffered.quantiles());
-            let mut twice = buffered.clone();
-            twice.merge(&buffered);
+            assert!(matches!(counted.0, Repr::Dense(_)));
+            assert_eq!(counted.len(), n as u64);
+            assert_eq!(counted.histogram(), direct, "{n} values");
+            let json = serde_json::to_string(&counted).unwrap();
+            let back: Latency = serde_json::from_str(&json).unwrap();
+            assert_eq!(back, counted);
+            assert_eq!(serde_json::to_string(&back).unwrap(), json);
+            assert_eq!(back.quantiles(), counted.quantiles());
+            let mut twice = counted.clone();
+            twice.merge(&counted);
             assert_eq!(twice.len(), 2 * n as u64);
             let mut sparse = Latency::default();
             sparse.record_ms(3.0);
-            sparse.merge(&buffered);
+            sparse.merge(&counted);
             assert_eq!(sparse.len(), n as u64 + 1);
         }
     }

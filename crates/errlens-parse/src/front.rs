@@ -65,6 +65,9 @@ pub struct Decoder {
     records: BTreeMap<String, u64>,
     /// One slot per built-in shape: records read by it (counted without a map lookup).
     by_kind: [u64; ShapeKind::ALL.len()],
+    /// Records read by the input's own shape one line at a time (the common case: a
+    /// plain count, joined to the shape's name when the counts are asked for).
+    own: u64,
     held: Vec<ParseError>,
     redact: Option<crate::redact::Redactor>,
 }
@@ -101,6 +104,7 @@ impl Decoder {
             detection,
             records: BTreeMap::new(),
             by_kind: [0; ShapeKind::ALL.len()],
+            own: 0,
             held: Vec::new(),
             redact: cfg.redact.clone(),
         }
@@ -129,6 +133,9 @@ impl Decoder {
                 *out.entry(k.name().to_owned()).or_default() += n;
             }
         }
+        if self.own > 0 {
+            *out.entry(self.shape.name().to_owned()).or_default() += self.own;
+        }
         out
     }
 
@@ -144,7 +151,7 @@ impl Decoder {
             // Matched by reference: moving the record out of the result copied it.
             match &self.shape.parse_one(line, map) {
                 Ok(rec) => {
-                    self.count_own(1);
+                    self.own += 1;
                     emit(self.redact.as_ref(), rec, sink);
                 }
                 Err(e) => {

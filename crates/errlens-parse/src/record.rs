@@ -102,9 +102,10 @@ impl<'a> Record<'a> {
 
     /// The request's path without query or fragment: the `path` field, else the
     /// URL's path.
+    #[inline(always)]
     pub fn path(&self) -> Option<&str> {
         match self.path.as_deref() {
-            Some(p) => Some(p.split(['?', '#']).next().unwrap_or(p)),
+            Some(p) => Some(without_query(p)),
             None => {
                 let (a, b) = self.url_parts.path?;
                 // An empty range is a URL with no path: the root.
@@ -143,6 +144,13 @@ impl<'a> Record<'a> {
             url_parts: self.url_parts,
         }
     }
+}
+
+/// A logged path without its query or fragment (kept out of line: most records have a
+/// URL, whose path is split when it is read).
+#[inline(never)]
+fn without_query(p: &str) -> &str {
+    p.split(['?', '#']).next().unwrap_or(p)
 }
 
 /// Splits a URL into the byte ranges of its host and its path (without query or

@@ -66,19 +66,23 @@ impl Structure {
     /// The index of the first `"` at or after `from`.
     #[inline(always)]
     pub(crate) fn quote_from(&self, from: usize) -> Option<usize> {
-        // SAFETY: `fill` wrote every word below `words`.
-        let word = |w: usize| -> Option<u64> {
-            Some(unsafe { self.quotes[..self.words].get(w)?.assume_init() })
-        };
         let mut w = from / 64;
-        let mut bits = word(w)? & (u64::MAX << (from % 64));
+        let mut bits = self.quote_word(w)? & (u64::MAX << (from % 64));
         loop {
             if bits != 0 {
                 return Some(w * 64 + bits.trailing_zeros() as usize);
             }
             w += 1;
-            bits = word(w)?;
+            bits = self.quote_word(w)?;
         }
+    }
+
+    /// The quotes of the line's 64-byte block `w`, if the line has that block.
+    /// (A method, not a closure: the closure was left a call.)
+    #[inline(always)]
+    fn quote_word(&self, w: usize) -> Option<u64> {
+        // SAFETY: `fill` wrote every word below `words`.
+        Some(unsafe { self.quotes[..self.words].get(w)?.assume_init() })
     }
 }
 
