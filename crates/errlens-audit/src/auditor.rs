@@ -731,9 +731,11 @@ impl Auditor {
             return None;
         }
         let others = &mut self.endpoints_other;
-        let slot = self.endpoints.slot(name, |e| {
+        let slot = self.endpoints.slot(name, |mut e| {
             if let Some(o) = others.get_mut(e.value.provider.index()) {
                 o.0.add(&e.value.pressure);
+                // Counted first: a merge reads buffered values from a copy.
+                e.value.latency.settle();
                 o.1.merge(&e.value.latency);
             }
         })?;
@@ -829,7 +831,17 @@ impl Auditor {
         if other.pressure.requests > 0 || other.retries.total > 0 {
             s.clients.insert(OTHER.to_owned(), other);
         }
-        let endpoints = self.endpoints.into_entries();
+        let mut endpoints = self.endpoints.into_entries();
+        // Buffered latencies counted, so that none is copied to be read.
+        for e in &mut endpoints {
+            e.value.latency.settle();
+        }
+        for o in &mut self.endpoints_other {
+            o.1.settle();
+        }
+        for l in &mut self.latency {
+            l.settle();
+        }
         // Provider latency: the path-less records' histogram plus every endpoint's.
         let endpoint_latencies = endpoints
             .iter()

@@ -17,7 +17,9 @@
 //! computation and an increment, where `Histogram::record` also grows, checks and
 //! tracks the minimum, maximum and total (~65 instructions a record). hdrhistogram
 //! itself reads the distribution (quantiles) and writes it (the V2 serialization): a
-//! histogram is built from the counts when one is asked for, bucket by bucket.
+//! histogram is built from the counts when one is asked for, bucket by bucket. The
+//! array is larger than the CPU's cache, so values are counted [`PENDING`] at a time
+//! (their misses overlap); every read sees the buffered values.
 
 use base64::Engine;
 use hdrhistogram::serialization::{Deserializer, Serializer, V2Serializer};
@@ -38,8 +40,64 @@ pub struct Latency(Repr);
 enum Repr {
     /// Few distinct buckets: each bucket's lowest value (µs) and its count, unsorted.
     Sparse(Vec<(u64, u64)>),
+    /// Counts by bucket index, and values not yet counted.
+    Dense(Box<Dense>),
+}
+
+/// Values buffered before they are counted (see [`Dense`]).
+pub const PENDING: usize = 32;
+
+/// A counts array and the bucket indices of the values not yet counted in it.
+///
+/// The array is larger than the CPU's cache, so counting a value mostly waits for
+/// memory; buffered and counted [`PENDING`] at a time, the waits of a batch overlap.
+/// Every read sees the buffered values; [`Latency::settle`] counts them.
+#[derive(Debug, Clone)]
+struct Dense {
     /// Counts by bucket index (see [`index`]), as long as the highest bucket used.
-    Dense(Vec<u64>),
+    counts: Vec<u64>,
+    pending: [u32; PENDING],
+    /// How many of `pending` are in use.
+    waiting: usize,
+}
+
+impl Dense {
+    fn new(counts: Vec<u64>) -> Box<Dense> {
+        Box::new(Dense {
+            counts,
+            pending: [0; PENDING],
+            waiting: 0,
+        })
+    }
+
+    /// Buffers the value of bucket index `i`, counting the batch once it is full.
+    #[inline]
+    fn push(&mut self, i: usize) {
+        // Indices of values up to MAX_US are below 2^15.
+        self.pending[self.waiting] = i as u32;
+        self.waiting += 1;
+        if self.waiting == PENDING {
+            self.settle();
+        }
+    }
+
+    /// Counts the buffered values.
+    fn settle(&mut self) {
+        for &i in &self.pending[..self.waiting] {
+            count(&mut self.counts, i as usize, 1);
+        }
+        self.waiting = 0;
+    }
+
+    /// The counts with the buffered values: borrowed when there are none.
+    fn settled(&self) -> std::borrow::Cow<'_, [u64]> {
+        if self.waiting == 0 {
+            return std::borrow::Cow::Borrowed(&self.counts);
+        }
+        let mut d = self.clone();
+        d.settle();
+        std::borrow::Cow::Owned(d.counts)
+    }
 }
 
 impl Default for Repr {
@@ -184,7 +242,7 @@ impl Latency {
             _ => x.round().clamp(0.0, MAX_US as f64) as u64,
         };
         match &mut self.0 {
-            Repr::Dense(counts) => count(counts, index(us), 1),
+            Repr::Dense(d) => d.push(index(us)),
             Repr::Sparse(list) => {
                 let b = bucket(us);
                 if let Some((_, n)) = list.iter_mut().find(|(k, _)| *k == b) {
@@ -194,9 +252,17 @@ impl Latency {
                 } else {
                     let mut counts = counts_of(list.iter().copied());
                     count(&mut counts, index(us), 1);
-                    self.0 = Repr::Dense(counts);
+                    self.0 = Repr::Dense(Dense::new(counts));
                 }
             }
+        }
+    }
+
+    /// Counts the values a distribution still buffers (reads see them either way; a
+    /// settled distribution is read without a copy).
+    pub fn settle(&mut self) {
+        if let Repr::Dense(d) = &mut self.0 {
+            d.settle();
         }
     }
 
@@ -204,7 +270,7 @@ impl Latency {
     pub fn len(&self) -> u64 {
         match &self.0 {
             Repr::Sparse(list) => list.iter().map(|(_, n)| n).sum(),
-            Repr::Dense(counts) => counts.iter().sum(),
+            Repr::Dense(d) => d.counts.iter().sum::<u64>() + d.waiting as u64,
         }
     }
 
@@ -225,26 +291,28 @@ impl Latency {
                     }
                 }
                 if mine.len() > SPARSE_BUCKETS {
-                    self.0 = Repr::Dense(counts_of(mine.iter().copied()));
+                    self.0 = Repr::Dense(Dense::new(counts_of(mine.iter().copied())));
                 }
             }
             (Repr::Dense(mine), Repr::Sparse(theirs)) => {
                 for &(b, n) in theirs {
-                    count(mine, index(b), n);
+                    count(&mut mine.counts, index(b), n);
                 }
             }
             (Repr::Sparse(mine), Repr::Dense(theirs)) => {
-                let mut counts = theirs.clone();
+                let mut counts = theirs.settled().into_owned();
                 for &(b, n) in mine.iter() {
                     count(&mut counts, index(b), n);
                 }
-                self.0 = Repr::Dense(counts);
+                self.0 = Repr::Dense(Dense::new(counts));
             }
             (Repr::Dense(mine), Repr::Dense(theirs)) => {
+                let theirs = theirs.settled();
+                let mine = &mut mine.counts;
                 if mine.len() < theirs.len() {
                     mine.resize(theirs.len(), 0);
                 }
-                for (m, t) in mine.iter_mut().zip(theirs) {
+                for (m, t) in mine.iter_mut().zip(theirs.iter()) {
                     *m += t;
                 }
             }
@@ -280,7 +348,7 @@ impl Latency {
     pub fn histogram(&self) -> Histogram<u64> {
         match &self.0 {
             Repr::Sparse(list) => dense(list.iter().copied()),
-            Repr::Dense(counts) => dense(pairs(counts)),
+            Repr::Dense(d) => dense(pairs(&d.settled())),
         }
     }
 }
@@ -311,7 +379,7 @@ impl<'de> Deserialize<'de> for Latency {
                 v.count_at_value(),
             )
         });
-        Ok(Latency(Repr::Dense(counts_of(buckets))))
+        Ok(Latency(Repr::Dense(Dense::new(counts_of(buckets)))))
     }
 }
 
@@ -425,7 +493,7 @@ mod tests {
     /// and the serialization, which equal a histogram's that recorded them one by one.
     #[test]
     fn counted_values_are_read() {
-        for n in [SPARSE_BUCKETS + 1, 100, 1_000] {
+        for n in [SPARSE_BUCKETS + 1, 100, 3 * PENDING, 1_000] {
             let mut counted = Latency::default();
             let mut direct = empty();
             for i in 0..n {
@@ -437,6 +505,11 @@ mod tests {
             assert_eq!(counted.len(), n as u64);
             assert_eq!(counted.histogram(), direct, "{n} values");
             let json = serde_json::to_string(&counted).unwrap();
+            // Values still buffered are read as counted ones.
+            let mut settled = counted.clone();
+            settled.settle();
+            assert_eq!(settled, counted);
+            assert_eq!(serde_json::to_string(&settled).unwrap(), json);
             let back: Latency = serde_json::from_str(&json).unwrap();
             assert_eq!(back, counted);
             assert_eq!(serde_json::to_string(&back).unwrap(), json);
