@@ -114,8 +114,20 @@ pub fn audit_file(
         }
         return Ok(a.finish());
     }
-    let part = chunk.max(len.div_ceil(threads as u64 * PARTS_PER_THREAD));
-    let bounds = errlens_parse::frame::line_aligned_parts(&file, len, part)?;
+    // Parts shrink towards the end of the file, so that the last ones are short and
+    // no worker waits long for another to finish: for T threads, 2T parts of weight 4,
+    // T of weight 2 and T of weight 1 (as many parts as equal ones would make, the
+    // last a third as long).
+    let t = threads as u64;
+    debug_assert_eq!(PARTS_PER_THREAD, 4, "the weights make four parts a thread");
+    let unit = len.div_ceil(11 * t);
+    let weight = |i: usize| match i as u64 {
+        i if i < 2 * t => 4,
+        i if i < 3 * t => 2,
+        _ => 1,
+    };
+    let bounds =
+        errlens_parse::frame::line_aligned_parts(&file, len, |i| chunk.max(weight(i) * unit))?;
     let bounds = &bounds;
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(threads.max(1))

@@ -167,20 +167,20 @@ pub fn frame_all(bytes: &[u8], max_line: usize, out: &mut impl Frames) {
     framer.finish(out);
 }
 
-/// `[start, end)` byte ranges of a file of `len` bytes, each of about `chunk` bytes and
-/// ending just after a newline (the last at the end of the file): parts that hold whole
-/// lines, for reading one file on several cores.
+/// `[start, end)` byte ranges of a file of `len` bytes, the `i`-th of about `size(i)`
+/// bytes and ending just after a newline (the last at the end of the file): parts that
+/// hold whole lines, for reading one file on several cores.
 pub fn line_aligned_parts(
     file: &std::fs::File,
     len: u64,
-    chunk: u64,
+    mut size: impl FnMut(usize) -> u64,
 ) -> io::Result<Vec<(u64, u64)>> {
     use std::os::unix::fs::FileExt;
     let mut out = Vec::new();
     let mut start = 0;
     let mut window = vec![0u8; 64 << 10];
     while start < len {
-        let mut end = start + chunk.max(1);
+        let mut end = start + size(out.len()).max(1);
         if end >= len {
             out.push((start, len));
             break;
@@ -276,7 +276,7 @@ mod tests {
         let text = "a\nbb\nccc\n".repeat(500) + "tail-without-newline";
         f.write_all(text.as_bytes()).unwrap();
         let len = text.len() as u64;
-        let b = line_aligned_parts(f.as_file(), len, 1024).unwrap();
+        let b = line_aligned_parts(f.as_file(), len, |_| 1024).unwrap();
         assert_eq!(b.first().unwrap().0, 0);
         assert_eq!(b.last().unwrap().1, len);
         for w in b.windows(2) {
