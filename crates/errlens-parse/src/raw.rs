@@ -559,6 +559,24 @@ impl<'a> Raw<'a> {
         self.take_record(map)
     }
 
+    /// Whether no field holds an owned string (so forgetting the value frees nothing).
+    pub(crate) fn owns_nothing(&self) -> bool {
+        let borrowed = |c: &Option<Cow<'_, str>>| !matches!(c, Some(Cow::Owned(_)));
+        !matches!(self.ts, Some(Scalar::Str(Cow::Owned(_))))
+            && [
+                &self.method,
+                &self.url,
+                &self.host,
+                &self.path,
+                &self.client_id,
+                &self.error,
+                &self.message,
+                &self.status_message,
+            ]
+            .into_iter()
+            .all(borrowed)
+    }
+
     /// [`Raw::into_record`] for a record-to-be the caller keeps: its strings are moved
     /// out and it is left to be dropped. Not a move of the whole record-to-be (a few
     /// hundred bytes) into the call, as passing it by value costs on every line.
@@ -635,6 +653,23 @@ impl<'a> Raw<'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A record-to-be owns something exactly when one of its strings is owned (an
+    /// unescaped one, from the serde path): what decides whether it may be forgotten.
+    #[test]
+    fn owning_is_seen_in_every_string() {
+        let mut raw = Raw {
+            url: Some(Cow::Borrowed("https://api.simkl.com/sync")),
+            ts: Some(Scalar::Str(Cow::Borrowed("2026-11-20T10:00:00Z"))),
+            ..Raw::default()
+        };
+        assert!(raw.owns_nothing());
+        raw.status_message = Some(Cow::Owned("quoted \"text\"".to_owned()));
+        assert!(!raw.owns_nothing());
+        raw.status_message = None;
+        raw.ts = Some(Scalar::Str(Cow::Owned("2026-11-20T10:00:00Z".to_owned())));
+        assert!(!raw.owns_nothing());
+    }
 
     /// The name match by words knows exactly the names of the table in `Field`'s docs.
     #[test]

@@ -43,10 +43,19 @@ pub(crate) fn parse<'a>(
     let mut raw = Raw::default();
     // One `take_record` call for both paths: the record is then built where the
     // caller keeps it (two calls cost a copy of the whole record each line).
-    if !super::fast::scan(line, &mut raw, map) {
+    let fast = super::fast::scan(line, &mut raw, map);
+    if !fast {
         raw = parse_serde(line, map)?;
     }
-    raw.take_record(map)
+    let rec = raw.take_record(map);
+    if fast {
+        // The fast path borrows every string from the line (it takes no escapes), so
+        // the record-to-be owns nothing and is not dropped field by field (~35
+        // instructions a line).
+        debug_assert!(raw.owns_nothing());
+        std::mem::forget(raw);
+    }
+    rec
 }
 
 /// Reads one line with serde_json only (the reference the fast path must equal).
