@@ -141,11 +141,12 @@ fn record(h: &mut Histogram<u64>, us: u64, n: u64) {
         .expect("an auto-resizing histogram records any clamped value");
 }
 
-/// Adds `n` values of bucket index `i` to `counts`.
+/// Adds `n` values of bucket index `i` to `counts`. Saturating, as hdrhistogram's own
+/// counts are: a summary read from a file may hold any count.
 #[inline]
 fn count(counts: &mut Vec<u64>, i: usize, n: u64) {
     match counts.get_mut(i) {
-        Some(c) => *c += n,
+        Some(c) => *c = c.saturating_add(n),
         None => {
             counts.resize(i + 1, 0);
             counts[i] = n;
@@ -269,8 +270,11 @@ impl Latency {
     /// Values recorded.
     pub fn len(&self) -> u64 {
         match &self.0 {
-            Repr::Sparse(list) => list.iter().map(|(_, n)| n).sum(),
-            Repr::Dense(d) => d.counts.iter().sum::<u64>() + d.waiting as u64,
+            Repr::Sparse(list) => list.iter().fold(0, |s, (_, n)| s.saturating_add(*n)),
+            Repr::Dense(d) => d
+                .counts
+                .iter()
+                .fold(d.waiting as u64, |s, n| s.saturating_add(*n)),
         }
     }
 
@@ -313,7 +317,7 @@ impl Latency {
                     mine.resize(theirs.len(), 0);
                 }
                 for (m, t) in mine.iter_mut().zip(theirs.iter()) {
-                    *m += t;
+                    *m = m.saturating_add(*t);
                 }
             }
         }
@@ -522,6 +526,30 @@ mod tests {
             sparse.merge(&counted);
             assert_eq!(sparse.len(), n as u64 + 1);
         }
+    }
+
+    #[test]
+    /// Counts read from a summary may be anything a V2 payload holds: adding them up
+    /// saturates, as hdrhistogram's own counts do, instead of overflowing.
+    #[test]
+    fn huge_counts_saturate() {
+        let mut h = empty();
+        for us in [10, 20_000, 3_000_000] {
+            h.record_n(us, i64::MAX as u64).unwrap();
+        }
+        let mut buf = Vec::new();
+        V2Serializer::new().serialize(&h, &mut buf).unwrap();
+        let json =
+            serde_json::to_string(&base64::engine::general_purpose::STANDARD.encode(buf)).unwrap();
+        let one: Latency = serde_json::from_str(&json).unwrap();
+        assert_eq!(one.len(), u64::MAX);
+        let mut merged = one.clone();
+        merged.merge(&one);
+        merged.merge(&one);
+        merged.record_ms(0.01);
+        merged.settle();
+        assert_eq!(merged.len(), u64::MAX);
+        assert!(merged.quantiles().is_some());
     }
 
     #[test]
