@@ -528,7 +528,6 @@ mod tests {
         }
     }
 
-    #[test]
     /// Counts read from a summary may be anything a V2 payload holds: adding them up
     /// saturates, as hdrhistogram's own counts do, instead of overflowing.
     #[test]
