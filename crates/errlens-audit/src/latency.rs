@@ -168,10 +168,10 @@ fn bucket(us: u64) -> u64 {
     bucket_low(index(us))
 }
 
-/// The histogram of `(bucket low, count)` pairs.
-fn dense(buckets: impl Iterator<Item = (u64, u64)> + Clone) -> Histogram<u64> {
+/// The histogram of `(bucket low, count)` pairs, sized for values up to `high`.
+fn dense(buckets: impl Iterator<Item = (u64, u64)>, high: u64) -> Histogram<u64> {
     // Sized for the largest value at once, not grown value by value.
-    let high = buckets.clone().map(|(b, _)| b).max().unwrap_or(0).max(2);
+    let high = high.max(2);
     let mut h = Histogram::new_with_max(high, 3).expect("3 significant digits, high >= 2");
     h.auto(true);
     for (b, n) in buckets {
@@ -181,7 +181,7 @@ fn dense(buckets: impl Iterator<Item = (u64, u64)> + Clone) -> Histogram<u64> {
 }
 
 /// The `(bucket low, count)` pairs of a counts array.
-fn pairs(counts: &[u64]) -> impl Iterator<Item = (u64, u64)> + Clone + '_ {
+fn pairs(counts: &[u64]) -> impl Iterator<Item = (u64, u64)> + '_ {
     counts
         .iter()
         .enumerate()
@@ -334,10 +334,10 @@ impl Latency {
 
     /// p50, p90, p99 and max, or `None` when empty.
     pub fn quantiles(&self) -> Option<Quantiles> {
-        if self.is_empty() {
+        let h = self.histogram();
+        if h.is_empty() {
             return None;
         }
-        let h = self.histogram();
         let at = |q: f64| h.median_equivalent(h.value_at_quantile(q)) as f64 / 1000.0;
         Some(Quantiles {
             count: h.len(),
@@ -351,8 +351,16 @@ impl Latency {
     /// The distribution as a histogram (microseconds), built from its buckets.
     pub fn histogram(&self) -> Histogram<u64> {
         match &self.0 {
-            Repr::Sparse(list) => dense(list.iter().copied()),
-            Repr::Dense(d) => dense(pairs(&d.settled())),
+            Repr::Sparse(list) => {
+                let high = list.iter().map(|&(b, _)| b).max().unwrap_or(0);
+                dense(list.iter().copied(), high)
+            }
+            Repr::Dense(d) => {
+                let counts = d.settled();
+                // The highest bucket used, found from the end.
+                let high = counts.iter().rposition(|&n| n > 0).map_or(0, bucket_low);
+                dense(pairs(&counts), high)
+            }
         }
     }
 }
