@@ -333,8 +333,9 @@ mod tests {
 
     #[test]
     fn files_and_bad_input() {
-        let dir = tempfile_dir();
-        let p = dir.join("m.toml");
+        // Removed when the test ends, whatever its outcome.
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("m.toml");
         std::fs::write(&p, "name = \"gw\"\nbase = \"ecs\"\n[fields]\nlatency_ms = { path = \"took\", unit = \"ms\" }\n").unwrap();
         let mut b = MappingBuilder::new(None).unwrap();
         b.file(&p).unwrap();
@@ -358,11 +359,5 @@ mod tests {
             .arg("latency_ms=took:weird")
             .is_err());
         assert!(MappingBuilder::new(Some(ShapeKind::Har)).is_err());
-    }
-
-    fn tempfile_dir() -> std::path::PathBuf {
-        let d = std::env::temp_dir().join(format!("errlens-mapping-{}", std::process::id()));
-        std::fs::create_dir_all(&d).unwrap();
-        d
     }
 }
