@@ -185,7 +185,7 @@ fn ingest(body: &[u8]) {
         .flatten();
     let units = match &array {
         Some(elements) => elements.len() as u64,
-        None => crate::line_count(body),
+        None => errlens_parse::frame::line_count(body),
     };
     assert!(
         out.records + out.blank + out.malformed >= units,

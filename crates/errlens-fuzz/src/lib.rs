@@ -99,10 +99,3 @@ mod check {
         }
     }
 }
-
-/// Lines in `data`: the newlines, and a last line without one. Counted here, not by
-/// errlens' framer, because it is what the framer is checked against.
-pub(crate) fn line_count(data: &[u8]) -> u64 {
-    let newlines = data.iter().filter(|&&b| b == b'\n').count() as u64;
-    newlines + u64::from(!data.is_empty() && !data.ends_with(b"\n"))
-}

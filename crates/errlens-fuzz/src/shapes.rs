@@ -231,7 +231,7 @@ fn input(cfg: &IngestConfig, data: &[u8]) {
         frame_all(data, cfg.max_line, &mut per);
         assert_eq!(
             per.lines,
-            crate::line_count(data),
+            errlens_parse::frame::line_count(data),
             "every line is framed once"
         );
     }
@@ -298,15 +298,9 @@ fn detection(data: &[u8]) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::line_count;
 
     #[test]
     fn counts_lines_as_the_framer_does() {
-        assert_eq!(line_count(b""), 0);
-        assert_eq!(line_count(b"a"), 1);
-        assert_eq!(line_count(b"a\n"), 1);
-        assert_eq!(line_count(b"a\n\n"), 2);
-        assert_eq!(line_count(b"\n"), 1);
         shapes(b"{\"status\":200}\n\nstatus=500\n");
     }
 }

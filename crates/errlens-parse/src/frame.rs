@@ -206,6 +206,13 @@ pub fn line_aligned_parts(
     Ok(out)
 }
 
+/// Lines in `bytes` as the framer counts them: its newlines, and a last line without
+/// one. (What a consumer expects [`frame_all`] to give, counted without framing.)
+pub fn line_count(bytes: &[u8]) -> u64 {
+    let newlines = memchr::memchr_iter(b'\n', bytes).count() as u64;
+    newlines + u64::from(!bytes.is_empty() && !bytes.ends_with(b"\n"))
+}
+
 /// The first line of `bytes` with its newline, when it has one.
 pub fn first_line(bytes: &[u8]) -> Option<&[u8]> {
     memchr::memchr(b'\n', bytes).map(|i| &bytes[..=i])
@@ -221,6 +228,17 @@ pub fn is_blank(line: &[u8]) -> bool {
 mod tests {
     use super::*;
     use proptest::prelude::*;
+
+    /// A line is a newline or a last unterminated run of bytes; blank lines count.
+    #[test]
+    fn lines_are_counted_as_framed() {
+        assert_eq!(line_count(b""), 0);
+        assert_eq!(line_count(b"a"), 1);
+        assert_eq!(line_count(b"a\n"), 1);
+        assert_eq!(line_count(b"a\n\n"), 2);
+        assert_eq!(line_count(b"\n"), 1);
+        assert_eq!(line_count(b"a\nb"), 2);
+    }
 
     #[derive(Default, Debug, PartialEq)]
     struct Got(Vec<(Vec<u8>, u64, bool)>);
