@@ -382,8 +382,9 @@ impl Tracker {
     /// `path`. A record without either cannot be linked; if it logs an attempt > 1 it
     /// still counts as a retry, judged `unlinked`.
     pub fn observe(&mut self, rec: &Record<'_>, v: &Verdict, client: u32, sink: &mut impl Sink) {
-        // A record without a URL or path has no key: nothing to hash.
-        let seed = if rec.url.is_some() || rec.path().is_some() {
+        // A record without a URL or path has no key: nothing to hash. (Without a URL
+        // the path is the logged field's: whether there is one is all that is asked.)
+        let seed = if rec.url.is_some() || rec.path.is_some() {
             chain_seed(
                 rec.client_id.as_deref().unwrap_or(""),
                 rec.method.as_deref().unwrap_or(""),

@@ -25,6 +25,7 @@ use base64::Engine;
 use hdrhistogram::serialization::{Deserializer, Serializer, V2Serializer};
 use hdrhistogram::Histogram;
 use serde::{Deserialize, Serialize};
+use std::borrow::Cow;
 
 /// Highest latency recorded exactly: one hour. Longer ones are clamped to it.
 const MAX_US: u64 = 3_600_000_000;
@@ -90,13 +91,13 @@ impl Dense {
     }
 
     /// The counts with the buffered values: borrowed when there are none.
-    fn settled(&self) -> std::borrow::Cow<'_, [u64]> {
+    fn settled(&self) -> Cow<'_, [u64]> {
         if self.waiting == 0 {
-            return std::borrow::Cow::Borrowed(&self.counts);
+            return Cow::Borrowed(&self.counts);
         }
         let mut d = self.clone();
         d.settle();
-        std::borrow::Cow::Owned(d.counts)
+        Cow::Owned(d.counts)
     }
 }
 

@@ -26,9 +26,6 @@ use std::sync::{mpsc, Mutex};
 /// vanishes.
 pub const DEFAULT_CHUNK: u64 = 4 << 20;
 
-/// Parts per worker.
-const PARTS_PER_THREAD: u64 = 4;
-
 /// How [`audit_file`] reads a file.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct FileRead {
@@ -114,16 +111,15 @@ pub fn audit_file(
         }
         return Ok(a.finish());
     }
-    // Parts shrink towards the end of the file, so that the last ones are short and
-    // no worker waits long for another to finish: for T threads, 2T parts of weight 4,
-    // T of weight 2 and T of weight 1 (as many parts as equal ones would make, the
-    // last a third as long).
+    // Four parts a worker, shrinking towards the end of the file so that the last ones
+    // are short and no worker waits long for another to finish: for T threads, 2T
+    // parts of weight 4, T of weight 2 and T of weight 1 (the last a third as long as
+    // equal parts would be). Saturating, so no thread count overflows the sizes.
     let t = threads as u64;
-    debug_assert_eq!(PARTS_PER_THREAD, 4, "the weights make four parts a thread");
-    let unit = len.div_ceil(11 * t);
+    let unit = len.div_ceil(t.saturating_mul(11));
     let weight = |i: usize| match i as u64 {
-        i if i < 2 * t => 4,
-        i if i < 3 * t => 2,
+        i if i < t.saturating_mul(2) => 4,
+        i if i < t.saturating_mul(3) => 2,
         _ => 1,
     };
     let bounds =
