@@ -16,6 +16,7 @@
 //! `docs/report-schema.md` for the limits). A single pass is the same machine with no
 //! prior state.
 
+use crate::chain_table::Table;
 use crate::endpoint::{chain_key_seeded, chain_seed};
 use errlens_classify::Verdict;
 use errlens_parse::Record;
@@ -81,10 +82,16 @@ impl Event {
 
     /// How long after this attempt a later one can still be linked to it.
     fn horizon_ms(&self, window_ms: i64) -> i64 {
-        window_ms
-            .max(self.retry_after_ms.unwrap_or(0))
-            .min(MAX_HORIZON_MS.max(window_ms))
+        horizon_ms(self.retry_after_ms, window_ms)
     }
+}
+
+/// How long after an attempt answered with `retry_after_ms` a later one can still be
+/// linked to it.
+fn horizon_ms(retry_after_ms: Option<i64>, window_ms: i64) -> i64 {
+    window_ms
+        .max(retry_after_ms.unwrap_or(0))
+        .min(MAX_HORIZON_MS.max(window_ms))
 }
 
 /// Counts of retries and their judgements.
@@ -166,6 +173,7 @@ pub trait Sink {
 /// Judges `ev` given the key's open chain, returning the new open chain. Closes (counts)
 /// the previous chain when `ev` starts a new one. The single state-transition function
 /// used by both single passes and merges.
+#[inline(always)]
 pub fn step(prev: Option<OpenChain>, ev: Event, window_ms: i64, sink: &mut impl Sink) -> OpenChain {
     let linked = prev.filter(|p| match (p.last.ts, ev.ts) {
         (Some(a), Some(b)) => b - a <= p.last.horizon_ms(window_ms),
@@ -237,18 +245,6 @@ fn independent(local_prev: Option<&Event>, ev: &Event, window_ms: i64) -> bool {
     }
 }
 
-/// One key's state in a shard: its unresolved prefix and its open chain.
-#[derive(Debug, Clone, Default)]
-struct Slot {
-    client: u32,
-    /// Wall-clock arrival of the key's last event (live trackers only).
-    arrived_ms: i64,
-    prefix: Vec<Event>,
-    open: Option<OpenChain>,
-    /// Whether the prefix is complete (a later event was independent of history).
-    prefix_closed: bool,
-}
-
 /// A key's unresolved prefix, as stored in a summary.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Head {
@@ -281,7 +277,8 @@ pub struct Tracker {
     window_ms: i64,
     /// Whether earlier shards may precede this one (so first events stay unresolved).
     buffer_prefixes: bool,
-    slots: HashMap<u64, Slot>,
+    /// Each key's unresolved prefix and open chain (`chain_table`).
+    slots: Table,
     min_ts: Option<i64>,
     max_ts: Option<i64>,
     last_sweep_ts: i64,
@@ -345,11 +342,11 @@ impl Tracker {
         if by_time {
             live.last_wall_sweep = wall_ms;
             let cutoff = wall_ms - MAX_HORIZON_MS - SWEEP_SLACK_MS;
-            self.slots.retain(|_, slot| {
+            self.slots.retain(|slot| {
                 if slot.arrived_ms >= cutoff {
                     return true;
                 }
-                if let Some(open) = slot.open.take() {
+                if let Some(open) = slot.take_open() {
                     sink.chain(&open);
                 }
                 false
@@ -358,15 +355,15 @@ impl Tracker {
         if self.slots.len() > max_keys {
             // Close the longest-idle tenth beyond the bound, so this runs rarely.
             let keep = max_keys - max_keys / 10;
-            let mut arrivals: Vec<i64> = self.slots.values().map(|s| s.arrived_ms).collect();
+            let mut arrivals: Vec<i64> = self.slots.iter().map(|s| s.arrived_ms).collect();
             let drop = self.slots.len() - keep;
             let (_, nth, _) = arrivals.select_nth_unstable(drop - 1);
             let cutoff = *nth;
             let mut dropped = 0;
-            self.slots.retain(|_, slot| {
+            self.slots.retain(|slot| {
                 if dropped < drop && slot.arrived_ms <= cutoff {
                     dropped += 1;
-                    if let Some(open) = slot.open.take() {
+                    if let Some(open) = slot.take_open() {
                         sink.chain(&open);
                     }
                     return false;
@@ -446,39 +443,31 @@ impl Tracker {
         }
         let window = self.window_ms;
         let shard_start = self.min_ts;
-        let slot = self.slots.entry(key).or_insert_with(|| Slot {
-            client,
-            ..Slot::default()
-        });
+        let slot = self.slots.slot(key, client);
         if let Some(live) = &self.live {
             slot.arrived_ms = live.wall_ms;
         }
-        if !self.buffer_prefixes || slot.prefix_closed || slot.open.is_some() {
-            slot.open = Some(step(slot.open, ev, window, sink));
+        if !self.buffer_prefixes || slot.prefix_closed || slot.is_open() {
+            slot.set_open(step(slot.open(), ev, window, sink));
         } else {
-            let prev = slot.prefix.last();
+            let prev = slot.prefix().last();
             // A first event far past the shard's start cannot continue anything from
             // before the shard (for time-ordered input).
             let late = matches!((prev, ev.ts, shard_start), (None, Some(t), Some(s)) if t - s > MAX_HORIZON_MS + SWEEP_SLACK_MS);
             if late || independent(prev, &ev, window) {
                 slot.prefix_closed = true;
-                slot.open = Some(step(None, ev, window, sink));
-            } else if slot.prefix.len() >= MAX_PREFIX {
+                slot.set_open(step(None, ev, window, sink));
+            } else if slot.prefix().len() >= MAX_PREFIX {
                 // Give up waiting: resolve as if the key had no history.
-                let prefix = std::mem::take(&mut slot.prefix);
+                let prefix = slot.take_prefix();
                 let mut open = None;
                 for e in prefix.into_iter().chain(std::iter::once(ev)) {
                     open = Some(step(open, e, window, sink));
                 }
                 slot.prefix_closed = true;
-                slot.open = open;
+                slot.set_open(open.expect("the event itself was stepped"));
             } else {
-                // Most keys of a high-cardinality log are seen once: room for one
-                // event, not the default four.
-                if slot.prefix.capacity() == 0 {
-                    slot.prefix.reserve_exact(1);
-                }
-                slot.prefix.push(ev);
+                slot.push_prefix(ev);
             }
         }
         if let Some(now) = self.max_ts {
@@ -492,12 +481,15 @@ impl Tracker {
     /// Closes open chains that can no longer be continued and frees their keys.
     fn sweep(&mut self, now: i64, sink: &mut impl Sink) {
         let window = self.window_ms;
-        self.slots.retain(|_, slot| {
-            if slot.open.is_some_and(|o| expired(&o, window, Some(now))) {
-                sink.chain(&slot.open.take().expect("checked"));
+        self.slots.retain(|slot| {
+            // (The chain's last times only: a sweep visits every slot.)
+            let open = slot.open_times();
+            if open.is_some_and(|(ts, retry_after)| expired_at(ts, retry_after, window, Some(now)))
+            {
+                sink.chain(&slot.take_open().expect("checked"));
             }
             // A key with an unresolved prefix must stay: a merge may still resolve it.
-            !slot.prefix.is_empty() || slot.open.is_some()
+            !slot.prefix().is_empty() || slot.is_open()
         });
     }
 
@@ -505,17 +497,18 @@ impl Tracker {
     pub fn finish(self, client_name: impl Fn(u32) -> Cow<'static, str>) -> ChainState {
         let mut heads = Vec::new();
         let mut tails = Vec::new();
-        for (key, slot) in self.slots {
+        for mut slot in self.slots.into_slots() {
+            let key = slot.key;
             let client = client_name(slot.client);
-            if !slot.prefix.is_empty() {
+            if !slot.prefix().is_empty() {
                 heads.push(Head {
                     key,
                     client: client.clone(),
-                    events: slot.prefix,
+                    events: slot.take_prefix(),
                     closed: slot.prefix_closed,
                 });
             }
-            if let Some(chain) = slot.open {
+            if let Some(chain) = slot.open() {
                 tails.push(Tail { key, client, chain });
             }
         }
@@ -721,7 +714,14 @@ fn first_ts(h: &Head) -> Option<i64> {
 /// Whether `chain` can no longer be continued at log time `now` (what a single pass's
 /// sweep closes).
 fn expired(chain: &OpenChain, window: i64, now: Option<i64>) -> bool {
-    matches!((chain.last.ts, now), (Some(a), Some(now)) if a + chain.last.horizon_ms(window) + SWEEP_SLACK_MS < now)
+    expired_at(chain.last.ts, chain.last.retry_after_ms, window, now)
+}
+
+/// [`expired`] for a chain whose last attempt was at `ts` and answered with
+/// `retry_after_ms`.
+#[inline]
+fn expired_at(ts: Option<i64>, retry_after_ms: Option<i64>, window: i64, now: Option<i64>) -> bool {
+    matches!((ts, now), (Some(a), Some(now)) if a + horizon_ms(retry_after_ms, window) + SWEEP_SLACK_MS < now)
 }
 
 /// Replays a prefix that has no history; its chain stays open in `out` unless a later

@@ -12,6 +12,7 @@
 
 mod auditor;
 mod capped;
+mod chain_table;
 pub mod chains;
 pub mod diff;
 pub mod endpoint;

@@ -8,6 +8,7 @@
 //! unknown provider.
 
 use crate::raw::{strip_port, Field};
+use crate::word::Words;
 
 /// A provider: an index into the registry that built the [`ProviderMap`]. Index 0 is
 /// the unknown provider (neither host nor envelope says).
@@ -147,6 +148,9 @@ enum Seen {
 pub struct ProviderMap {
     overrides: Vec<(String, ProviderId)>,
     exact: Vec<(String, ProviderId)>,
+    /// `exact`'s names as [`Words`], in the same order (names over 32 bytes left out:
+    /// no host that has words equals them).
+    exact_words: Vec<(Words, ProviderId)>,
     /// `(".example.com", id)` for `*.example.com`.
     wildcard: Vec<(String, ProviderId)>,
     /// Keys beyond errlens' own field names, with the field they fill.
@@ -185,6 +189,9 @@ impl ProviderMap {
         if wild {
             self.wildcard.push((format!(".{name}"), provider));
         } else {
+            if let Some(w) = Words::of(name.as_bytes()) {
+                self.exact_words.push((w, provider));
+            }
             self.exact.push((name, provider));
         }
         Ok(())
@@ -292,6 +299,16 @@ impl ProviderMap {
             _ => host,
         };
         let h = h.strip_suffix('.').unwrap_or(h).as_bytes();
+        // A host logged as a definition spells it (names are kept in lower case) is
+        // found by its words; the first name equal to it is also the first equal
+        // ignoring case, so the answer is the one the loops below give.
+        if self.overrides.is_empty() {
+            if let Some(w) = Words::of(h) {
+                if let Some((_, p)) = self.exact_words.iter().find(|(x, _)| *x == w) {
+                    return Some(*p);
+                }
+            }
+        }
         // Lengths first: most candidates are ruled out without reading a byte.
         // Logged hosts are mostly lower case, as definitions spell them: a plain
         // compare first (a case-insensitive one cost ~50 instructions a record).

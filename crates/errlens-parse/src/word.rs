@@ -43,6 +43,41 @@ pub fn ends(b: &[u8]) -> (u64, u64) {
     (u64::from_le_bytes(head), u64::from_le_bytes(tail))
 }
 
+/// A byte string of at most 32 bytes as words read inline (no `memcpy`, no `bcmp`):
+/// two strings are equal exactly when their `Words` are, so a short name is matched
+/// against a table of them by a few compares.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Words {
+    len: u8,
+    head: u128,
+    tail: u128,
+}
+
+impl Words {
+    /// The words of `b`, or `None` when it is longer than 32 bytes.
+    #[inline(always)]
+    pub fn of(b: &[u8]) -> Option<Words> {
+        let n = b.len();
+        let wide = |at: usize| u128::from_le_bytes(b[at..at + 16].try_into().expect("16 bytes"));
+        // Every byte is in one of the words (the two overlap when the length is not
+        // a multiple of their size), and the length tells how.
+        let (head, tail) = match n {
+            0..=8 => (u128::from(padded(b)), 0),
+            9..=16 => {
+                let (h, t) = ends(b);
+                (u128::from(h) | u128::from(t) << 64, 0)
+            }
+            17..=32 => (wide(0), wide(n - 16)),
+            _ => return None,
+        };
+        Some(Words {
+            len: n as u8,
+            head,
+            tail,
+        })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -65,6 +100,33 @@ mod tests {
                 assert_eq!(padded(&b), reference(&b), "{n} {at}");
             }
         }
+    }
+
+    /// Words are equal exactly when the strings are: every length to 32, a change
+    /// at every position, one byte more or less; none past 32 bytes.
+    #[test]
+    fn words_are_equal_exactly_when_the_bytes_are() {
+        let s: Vec<u8> = (0..40u8).map(|i| b'a' + i % 26).collect();
+        for n in 0..=32 {
+            let a = &s[..n];
+            let w = Words::of(a).expect("at most 32 bytes");
+            let copy = a.to_vec();
+            assert_eq!(Words::of(&copy), Some(w), "{n}");
+            for at in 0..n {
+                let mut b = a.to_vec();
+                b[at] ^= 0x20;
+                assert_ne!(Words::of(&b), Some(w), "{n} {at}");
+            }
+            assert_ne!(Words::of(&s[..n + 1]), Some(w), "{n}");
+            if n > 0 {
+                assert_ne!(Words::of(&s[..n - 1]), Some(w), "{n}");
+                // A trailing zero byte is not the padding.
+                let mut z = a[..n - 1].to_vec();
+                z.push(0);
+                assert_ne!(Words::of(&z), Some(w), "{n}");
+            }
+        }
+        assert_eq!(Words::of(&s[..33]), None);
     }
 
     /// The two words of every length from 8 to 24 are its first and last eight bytes.

@@ -58,19 +58,29 @@ impl KeyOrder {
     #[inline(always)]
     pub(crate) fn guess(&self, n: usize, b: &[u8], i: usize) -> Option<(Field, usize)> {
         let k = self.keys.get(n)?;
-        let word: [u8; 16] = match b.get(i..i + 16) {
-            Some(w) => w.try_into().ok()?,
+        let word = match b.get(i..i + 16) {
+            Some(w) => u128::from_le_bytes(w.try_into().ok()?),
             // The end of the line (`"attempt":1}`): its bytes, zero-padded. A padded
             // byte never matches: every key's last byte is its colon.
             None => {
-                let rest = b.get(i..)?;
-                let mut w = [0u8; 16];
-                w[..rest.len()].copy_from_slice(rest);
-                w
+                let rest = b.len().checked_sub(i).filter(|&n| n > 0)?;
+                match b.len().checked_sub(16) {
+                    // The line's last 16 bytes, shifted down to start at `i` (a copy
+                    // of a length known only at run time is a call to `memcpy`).
+                    Some(last) => {
+                        let w: [u8; 16] = b[last..].try_into().ok()?;
+                        u128::from_le_bytes(w) >> (8 * (16 - rest))
+                    }
+                    None => {
+                        let mut w = [0u8; 16];
+                        w[..rest].copy_from_slice(&b[i..]);
+                        u128::from_le_bytes(w)
+                    }
+                }
             }
         };
         // An empty slot has mask 0 and length 0: it would match anything.
-        if (u128::from_le_bytes(word) ^ k.bytes) & k.mask != 0 || k.len == 0 {
+        if (word ^ k.bytes) & k.mask != 0 || k.len == 0 {
             return None;
         }
         let end = i + usize::from(k.len);
@@ -165,6 +175,37 @@ mod tests {
         assert_eq!(o.guess(1, br#","code":5}"#, 1), Some((Field::Code, 8)));
         assert_eq!(o.guess(1, br#","code"}"#, 1), None);
         assert_eq!(o.guess(1, br#","cod":5}"#, 1), None);
+    }
+
+    /// In a line of 16 bytes or more, a key among its last 16 bytes is read from the
+    /// line's last word: found where it is whole, never where the line ends inside it,
+    /// whatever precedes it.
+    #[test]
+    fn keys_in_the_last_word_of_a_long_line() {
+        let mut o = order();
+        o.learn(0, "code", Field::Code);
+        for lead in 9..30 {
+            let head = format!(r#"{{"{}":1"#, "k".repeat(lead - 5));
+            assert_eq!(head.len(), lead);
+            for tail in [
+                r#","code":5}"#,
+                r#","code":"#,
+                r#","code""#,
+                r#","code"#,
+                ",",
+                "",
+            ] {
+                let line = format!("{head}{tail}");
+                let b = line.as_bytes();
+                let want = tail
+                    .starts_with(r#","code":"#)
+                    .then_some((Field::Code, lead + 8));
+                assert_eq!(o.guess(0, b, lead + 1), want, "{line}");
+                // A position past the end guesses nothing.
+                assert_eq!(o.guess(0, b, b.len()), None, "{line}");
+                assert_eq!(o.guess(0, b, b.len() + 1), None, "{line}");
+            }
+        }
     }
 
     /// Keys of 14 to 29 bytes are compared in two overlapping words: a change anywhere
