@@ -107,18 +107,6 @@ impl Slot {
         self.open.map(OpenChain::from)
     }
 
-    /// The time and Retry-After of the open chain's last attempt, if a chain is open.
-    #[inline(always)]
-    pub(crate) fn open_times(&self) -> Option<(Option<i64>, Option<i64>)> {
-        self.open.map(|p| {
-            let has = |bit: u8| p.bits & bit != 0;
-            (
-                has(HAS_TS).then_some(p.ts),
-                has(HAS_RETRY_AFTER).then_some(p.retry_after_ms),
-            )
-        })
-    }
-
     /// Whether a chain is open.
     #[inline(always)]
     pub(crate) fn is_open(&self) -> bool {

@@ -82,16 +82,10 @@ impl Event {
 
     /// How long after this attempt a later one can still be linked to it.
     fn horizon_ms(&self, window_ms: i64) -> i64 {
-        horizon_ms(self.retry_after_ms, window_ms)
+        window_ms
+            .max(self.retry_after_ms.unwrap_or(0))
+            .min(MAX_HORIZON_MS.max(window_ms))
     }
-}
-
-/// How long after an attempt answered with `retry_after_ms` a later one can still be
-/// linked to it.
-fn horizon_ms(retry_after_ms: Option<i64>, window_ms: i64) -> i64 {
-    window_ms
-        .max(retry_after_ms.unwrap_or(0))
-        .min(MAX_HORIZON_MS.max(window_ms))
 }
 
 /// Counts of retries and their judgements.
@@ -482,10 +476,7 @@ impl Tracker {
     fn sweep(&mut self, now: i64, sink: &mut impl Sink) {
         let window = self.window_ms;
         self.slots.retain(|slot| {
-            // (The chain's last times only: a sweep visits every slot.)
-            let open = slot.open_times();
-            if open.is_some_and(|(ts, retry_after)| expired_at(ts, retry_after, window, Some(now)))
-            {
+            if slot.open().is_some_and(|o| expired(&o, window, Some(now))) {
                 sink.chain(&slot.take_open().expect("checked"));
             }
             // A key with an unresolved prefix must stay: a merge may still resolve it.
@@ -714,14 +705,7 @@ fn first_ts(h: &Head) -> Option<i64> {
 /// Whether `chain` can no longer be continued at log time `now` (what a single pass's
 /// sweep closes).
 fn expired(chain: &OpenChain, window: i64, now: Option<i64>) -> bool {
-    expired_at(chain.last.ts, chain.last.retry_after_ms, window, now)
-}
-
-/// [`expired`] for a chain whose last attempt was at `ts` and answered with
-/// `retry_after_ms`.
-#[inline]
-fn expired_at(ts: Option<i64>, retry_after_ms: Option<i64>, window: i64, now: Option<i64>) -> bool {
-    matches!((ts, now), (Some(a), Some(now)) if a + horizon_ms(retry_after_ms, window) + SWEEP_SLACK_MS < now)
+    matches!((chain.last.ts, now), (Some(a), Some(now)) if a + chain.last.horizon_ms(window) + SWEEP_SLACK_MS < now)
 }
 
 /// Replays a prefix that has no history; its chain stays open in `out` unless a later
