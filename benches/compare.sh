@@ -26,6 +26,8 @@ if [ -z "${WORK:-}" ]; then
   # on exit. A WORK given by the caller is kept, and its log reused.
   WORK=$(mktemp -d)
   trap 'rm -rf "$WORK"' EXIT
+else
+  mkdir -p "$WORK" # created when missing, then kept
 fi
 
 missing=()
