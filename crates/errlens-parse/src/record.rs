@@ -150,7 +150,9 @@ impl<'a> Record<'a> {
 /// URL, whose path is split when it is read).
 #[inline(never)]
 fn without_query(p: &str) -> &str {
-    p.split(['?', '#']).next().unwrap_or(p)
+    // `?` and `#` are ASCII, so the index of either is a char boundary. (`str::split`
+    // with a char set cost ~490 instructions a record on access logs.)
+    first_of(p.as_bytes(), [b'?', b'#']).map_or(p, |i| &p[..i])
 }
 
 /// Splits a URL into the byte ranges of its host and its path (without query or

@@ -60,7 +60,12 @@ pub(crate) fn logfmt<'a>(
 /// The first number of an nginx timing that may list several upstreams
 /// (`0.120, 0.003 : 0.010`).
 fn first_number(v: &str) -> Option<Scalar<'static>> {
-    let end = v.find([',', ' ', ':']).unwrap_or(v.len());
+    // ASCII separators: their index is a char boundary. (`str::find` with a char set
+    // cost ~100 instructions a value.)
+    let end = v
+        .bytes()
+        .position(|c| matches!(c, b',' | b' ' | b':'))
+        .unwrap_or(v.len());
     v[..end].parse::<f64>().ok().map(Scalar::F64)
 }
 
@@ -77,12 +82,10 @@ pub(crate) fn clf<'a>(line: &'a [u8], map: Option<&ProviderMap>) -> Result<Recor
     let status = Target::new(Field::Status);
     raw.set_mapped(status, Scalar::I64(i64::from(c.status)));
     // The bracketed time has whole seconds; a trailing nginx `msec=` refines it.
-    if let Some(ms) = clf::time_ms(c.time) {
-        raw.set_mapped(
-            Target::new(Field::Ts).unit(Unit::Millis).prio(1),
-            Scalar::I64(ms),
-        );
-    }
+    raw.set_mapped(
+        Target::new(Field::Ts).unit(Unit::Millis).prio(1),
+        Scalar::I64(c.time_ms),
+    );
     // The request line comes first; trailing fields only fill what it lacks.
     if let Some(m) = c.method {
         raw.set_mapped(Target::new(Field::Method), Scalar::Str(m));
