@@ -40,6 +40,8 @@ use nom::sequence::{delimited, preceded};
 use nom::{IResult, Parser};
 use smallvec::SmallVec;
 
+use crate::find::first_of;
+
 /// One parsed access-log line. Fields logged as `-` are `None`.
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) struct ClfLine<'a> {
@@ -394,14 +396,9 @@ fn is_tchar(b: u8) -> bool {
 /// nothing to undo.
 fn unescape(raw: &str) -> Cow<'_, str> {
     let b = raw.as_bytes();
-    // Most values are a few bytes long, where a plain loop is cheaper than `memchr`'s
-    // set-up (a call and ~70 instructions a value).
-    let first = if b.len() < 32 {
-        b.iter().position(|&c| c == b'\\')
-    } else {
-        memchr::memchr(b'\\', b)
-    };
-    let Some(first) = first else {
+    // `first_of`, not `memchr`: most values are a few bytes long, where `memchr`'s
+    // set-up (a call and ~70 instructions a value) costs more than the search.
+    let Some(first) = first_of(b, [b'\\']) else {
         return Cow::Borrowed(raw);
     };
     let mut out = Vec::with_capacity(b.len());

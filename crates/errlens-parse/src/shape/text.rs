@@ -2,6 +2,7 @@
 //! and [`super::clf`]) mapped onto the flat field names.
 
 use super::{clf, finish, logfmt, ShapeKind};
+use crate::find::first_of;
 use crate::provider::ProviderMap;
 use crate::raw::{Field, Raw, Target, Unit};
 use crate::record::{ParseError, Record};
@@ -62,10 +63,7 @@ pub(crate) fn logfmt<'a>(
 fn first_number(v: &str) -> Option<Scalar<'static>> {
     // ASCII separators: their index is a char boundary. (`str::find` with a char set
     // cost ~100 instructions a value.)
-    let end = v
-        .bytes()
-        .position(|c| matches!(c, b',' | b' ' | b':'))
-        .unwrap_or(v.len());
+    let end = first_of(v.as_bytes(), [b',', b' ', b':']).unwrap_or(v.len());
     v[..end].parse::<f64>().ok().map(Scalar::F64)
 }
 
